@@ -1,0 +1,228 @@
+/*
+ * sshchatd.conf: "Keyword value" lines, '#' comments, keywords matched
+ * case-insensitively as in sshd_config.  Every setting lives in the one
+ * table below with its default and bounds; command-line options go
+ * through conf_set() too, so both are validated the same way.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "conf.h"
+#include "util.h"
+
+struct options options;
+
+enum conf_type {
+	CONF_STRING,
+	CONF_INT,
+	CONF_LEVEL,
+};
+
+struct keyword {
+	const char *name;
+	enum conf_type type;
+	size_t offset;
+	const char *def;
+	long min, max;
+};
+
+#define OPT(f) offsetof(struct options, f)
+
+static const struct keyword keywords[] = {
+	{ "ListenAddress", CONF_STRING, OPT(listen_address), "127.0.0.1", 0, 0 },
+	{ "Port", CONF_INT, OPT(port), "2222", 0, 65535 },
+	{ "UsersFile", CONF_STRING, OPT(users_file), "UserRecords.csv", 0, 0 },
+	{ "StateDirectory", CONF_STRING, OPT(state_dir),
+	    LOCALSTATEDIR "/lib/sshchatd", 0, 0 },
+	{ "HostKey", CONF_STRING, OPT(host_key), "", 0, 0 },
+	{ "ShellPath", CONF_STRING, OPT(shell_path), "", 0, 0 },
+	{ "LogLevel", CONF_LEVEL, OPT(log_level), "info", 0, 0 },
+	{ "KexTimeout", CONF_INT, OPT(kex_timeout), "10", 1, 3600 },
+	{ "LoginGraceTime", CONF_INT, OPT(login_grace_time), "60", 1, 3600 },
+	{ "MaxAuthTries", CONF_INT, OPT(max_auth_tries), "3", 1, 100 },
+	{ "MaxLineLength", CONF_INT, OPT(max_line_length), "4096", 64, 60000 },
+	{ "MailboxSize", CONF_INT, OPT(mailbox_size), "256", 8, 1000000 },
+	{ "ShutdownGraceTime", CONF_INT, OPT(shutdown_grace), "3", 0, 600 },
+};
+
+static const struct keyword *
+find_keyword(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(keywords); i++) {
+		if (strcasecmp(keywords[i].name, name) == 0) {
+			return &keywords[i];
+		}
+	}
+	return NULL;
+}
+
+static int
+set_value(const struct keyword *k, const char *value, char *err,
+    size_t errlen)
+{
+	void *field = (char *)&options + k->offset;
+	char *end;
+	long v;
+
+	switch (k->type) {
+	case CONF_STRING:
+		free(*(char **)field);
+		*(char **)field = xstrdup(value);
+		return 0;
+	case CONF_LEVEL:
+		if (strcmp(value, "error") != 0 && strcmp(value, "warn") != 0 &&
+		    strcmp(value, "info") != 0 && strcmp(value, "debug") != 0) {
+			snprintf(err, errlen,
+			    "%s: '%s' is not one of error, warn, info, debug",
+			    k->name, value);
+			return -1;
+		}
+		free(*(char **)field);
+		*(char **)field = xstrdup(value);
+		return 0;
+	case CONF_INT:
+		errno = 0;
+		v = strtol(value, &end, 10);
+		if (errno != 0 || end == value || *end != '\0') {
+			snprintf(err, errlen, "%s: '%s' is not a number",
+			    k->name, value);
+			return -1;
+		}
+		if (v < k->min || v > k->max) {
+			snprintf(err, errlen, "%s: %ld is out of range (%ld-%ld)",
+			    k->name, v, k->min, k->max);
+			return -1;
+		}
+		*(int *)field = (int)v;
+		return 0;
+	}
+	return -1;
+}
+
+void
+conf_defaults(void)
+{
+	char err[256];
+
+	for (size_t i = 0; i < ARRAY_SIZE(keywords); i++) {
+		if (set_value(&keywords[i], keywords[i].def, err,
+		    sizeof(err)) < 0) {
+			abort();
+		}
+	}
+}
+
+int
+conf_set(const char *keyword, const char *value, char *err, size_t errlen)
+{
+	const struct keyword *k = find_keyword(keyword);
+
+	if (k == NULL) {
+		snprintf(err, errlen, "unknown keyword '%s'", keyword);
+		return -1;
+	}
+	return set_value(k, value, err, errlen);
+}
+
+int
+conf_load(const char *path, char *err, size_t errlen)
+{
+	FILE *fp = fopen(path, "r");
+	char line[4096];
+	unsigned lineno = 0;
+
+	if (fp == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		char *p = line, *key, *val, *end;
+		char why[256];
+
+		lineno++;
+		if (strchr(line, '\n') == NULL && !feof(fp)) {
+			snprintf(err, errlen, "%s:%u: line too long", path,
+			    lineno);
+			fclose(fp);
+			return -1;
+		}
+		p += strspn(p, " \t");
+		if (*p == '#' || *p == '\0' || *p == '\n' || *p == '\r') {
+			continue;
+		}
+		key = p;
+		p += strcspn(p, " \t=\r\n");
+		if (*p != '\0') {
+			*p++ = '\0';
+		}
+		p += strspn(p, " \t=");
+		val = p;
+		end = val + strlen(val);
+		while (end > val && (end[-1] == '\n' || end[-1] == '\r' ||
+		    end[-1] == ' ' || end[-1] == '\t')) {
+			*--end = '\0';
+		}
+		if (*val == '\0') {
+			snprintf(err, errlen, "%s:%u: %s: missing value", path,
+			    lineno, key);
+			fclose(fp);
+			return -1;
+		}
+		if (conf_set(key, val, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "%s:%u: %s", path, lineno, why);
+			fclose(fp);
+			return -1;
+		}
+	}
+	fclose(fp);
+	return 0;
+}
+
+void
+conf_dump(FILE *fp)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(keywords); i++) {
+		const struct keyword *k = &keywords[i];
+		void *field = (char *)&options + k->offset;
+
+		if (k->type == CONF_INT) {
+			fprintf(fp, "%s %d\n", k->name, *(int *)field);
+		} else {
+			const char *s = *(char **)field;
+
+			fprintf(fp, "%s %s\n", k->name, s[0] ? s : "\"\"");
+		}
+	}
+}
+
+size_t
+conf_keyword_count(void)
+{
+	return ARRAY_SIZE(keywords);
+}
+
+const char *
+conf_keyword_name(size_t i)
+{
+	return i < ARRAY_SIZE(keywords) ? keywords[i].name : NULL;
+}
+
+void
+conf_free(void)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(keywords); i++) {
+		if (keywords[i].type != CONF_INT) {
+			char **f = (char **)((char *)&options +
+			    keywords[i].offset);
+
+			free(*f);
+			*f = NULL;
+		}
+	}
+}

@@ -1,0 +1,44 @@
+/*
+ * The daemon's settings: one table of keywords (name, type, default,
+ * bounds) serves the config file, -T output and the man page check.
+ */
+#ifndef CONF_H
+#define CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+struct options {
+	char *listen_address;
+	int port;
+	char *users_file;
+	char *state_dir;
+	char *host_key;		/* empty: STATE_DIR/ssh_host_ed25519_key */
+	char *shell_path;	/* empty: found at start */
+	char *log_level;
+	int kex_timeout;	/* seconds */
+	int login_grace_time;	/* seconds */
+	int max_auth_tries;
+	int max_line_length;	/* bytes */
+	int mailbox_size;	/* records queued per session */
+	int shutdown_grace;	/* seconds */
+};
+
+extern struct options options;
+
+/* Set every keyword to its default. */
+void conf_defaults(void);
+/* Read a config file; returns -1 with "FILE:LINE: reason" in err. */
+int conf_load(const char *path, char *err, size_t errlen);
+/* Set one keyword from a string (also used for command-line options). */
+int conf_set(const char *keyword, const char *value, char *err,
+    size_t errlen);
+/* Print the effective configuration as "keyword value" lines. */
+void conf_dump(FILE *fp);
+/* Keyword names, for the documentation check. */
+size_t conf_keyword_count(void);
+const char *conf_keyword_name(size_t i);
+void conf_free(void);
+
+#endif

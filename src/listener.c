@@ -1,0 +1,207 @@
+/*
+ * Listener.  It owns the ssh_bind; it is the only thread that calls
+ * ssh_bind_accept_fd, and it passes each new ssh_session to a session
+ * thread that owns it from then on.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <libssh/libssh.h>
+#include <libssh/server.h>
+
+#include "log.h"
+#include "listener.h"
+#include "session.h"
+#include "util.h"
+
+atomic_bool server_shutting_down;
+
+static ssh_bind sshbind;
+static int stop_fd = -1;
+static pthread_t listener;
+static bool listener_running;
+
+int
+listener_listen(const char *addr, int port, const char *hostkey,
+    int *bound_port, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	bool no = false;
+	int fd;
+
+	sshbind = ssh_bind_new();
+	if (sshbind == NULL) {
+		snprintf(err, errlen, "cannot create the SSH listener");
+		return -1;
+	}
+	/* No system-wide libssh config may change our algorithms. */
+	if (ssh_bind_options_set(sshbind, SSH_BIND_OPTIONS_PROCESS_CONFIG,
+	    &no) < 0 ||
+	    ssh_bind_options_set(sshbind, SSH_BIND_OPTIONS_BINDADDR, addr) < 0 ||
+	    ssh_bind_options_set(sshbind, SSH_BIND_OPTIONS_BINDPORT, &port) < 0 ||
+	    ssh_bind_options_set(sshbind, SSH_BIND_OPTIONS_HOSTKEY,
+	    hostkey) < 0) {
+		snprintf(err, errlen, "listener options: %s",
+		    ssh_get_error(sshbind));
+		return -1;
+	}
+	if (ssh_bind_listen(sshbind) < 0) {
+		snprintf(err, errlen, "cannot listen on %s port %d: %s", addr,
+		    port, ssh_get_error(sshbind));
+		return -1;
+	}
+	fd = ssh_bind_get_fd(sshbind);
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
+		snprintf(err, errlen, "getsockname: %s", strerror(errno));
+		return -1;
+	}
+	*bound_port = ss.ss_family == AF_INET6 ?
+	    ntohs(((struct sockaddr_in6 *)&ss)->sin6_port) :
+	    ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	set_cloexec(fd);
+	return 0;
+}
+
+static void
+format_addr(const struct sockaddr_storage *ss, char *out, size_t outlen)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	int port = 0;
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)ss;
+
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		port = ntohs(in->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)ss;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		port = ntohs(in6->sin6_port);
+	}
+	snprintf(out, outlen, "%s:%d", host, port);
+}
+
+static void
+accept_one(int lfd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char addr[64];
+	ssh_session ssh;
+	int fd, one = 1;
+
+	fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
+	if (fd < 0) {
+		if (errno == EMFILE || errno == ENFILE) {
+			/* Out of fds: back off instead of spinning. */
+			error("accept: %s", strerror(errno));
+			usleep(100 * 1000);
+		}
+		return;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	format_addr(&ss, addr, sizeof(addr));
+	ssh = ssh_new();
+	if (ssh == NULL) {
+		close(fd);
+		return;
+	}
+	if (ssh_bind_accept_fd(sshbind, ssh, fd) != SSH_OK) {
+		error("accept from %s: %s", addr, ssh_get_error(sshbind));
+		ssh_free(ssh);
+		close(fd);
+		return;
+	}
+	if (session_start(ssh, addr) < 0) {
+		ssh_disconnect(ssh);
+		ssh_free(ssh);
+	}
+}
+
+static void *
+listener_main(void *arg)
+{
+	struct pollfd pfd[2];
+
+	pfd[0].fd = ssh_bind_get_fd(sshbind);
+	pfd[0].events = POLLIN;
+	pfd[1].fd = stop_fd;
+	pfd[1].events = POLLIN;
+	while (!server_shutting_down) {
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR) {
+				continue;
+			}
+			error("poll: %s", strerror(errno));
+			break;
+		}
+		if (pfd[1].revents != 0) {
+			break;
+		}
+		if (pfd[0].revents & POLLIN) {
+			accept_one(pfd[0].fd);
+		}
+	}
+	return NULL;
+}
+
+int
+listener_start(void)
+{
+	pthread_attr_t attr;
+	int rc;
+
+	stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (stop_fd < 0) {
+		return -1;
+	}
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	rc = pthread_create(&listener, &attr, listener_main, NULL);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		errno = rc;
+		return -1;
+	}
+	listener_running = true;
+	return 0;
+}
+
+void
+listener_stop(void)
+{
+	uint64_t one = 1;
+
+	server_shutting_down = true;
+	if (listener_running) {
+		(void)!write(stop_fd, &one, sizeof(one));
+		pthread_join(listener, NULL);
+		listener_running = false;
+	}
+}
+
+void
+listener_free(void)
+{
+	if (sshbind != NULL) {
+		ssh_bind_free(sshbind);
+		sshbind = NULL;
+	}
+	if (stop_fd >= 0) {
+		close(stop_fd);
+		stop_fd = -1;
+	}
+}

@@ -1,0 +1,58 @@
+/*
+ * Framing of the daemon <-> shell records.  The socket type keeps the
+ * boundaries; this module only adds and strips the type byte.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "record.h"
+
+int
+record_send(int fd, int type, const void *data, size_t len)
+{
+	unsigned char t = (unsigned char)type;
+	struct iovec iov[2];
+	struct msghdr mh;
+	ssize_t n;
+
+	if (len + 1 > RECORD_MAX) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	iov[0].iov_base = &t;
+	iov[0].iov_len = 1;
+	iov[1].iov_base = (void *)data;
+	iov[1].iov_len = len;
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = iov;
+	mh.msg_iovlen = len > 0 ? 2 : 1;
+	do {
+		n = sendmsg(fd, &mh, MSG_NOSIGNAL);
+	} while (n < 0 && errno == EINTR);
+	return n < 0 ? -1 : 0;
+}
+
+ssize_t
+record_recv(int fd, int *type, char *buf)
+{
+	ssize_t n;
+
+	do {
+		n = recv(fd, buf, RECORD_MAX, 0);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		return -1;
+	}
+	if (n == 0) {
+		*type = 0;
+		return 0;
+	}
+	*type = (unsigned char)buf[0];
+	memmove(buf, buf + 1, (size_t)n - 1);
+	buf[n - 1] = '\0';
+	return n - 1;
+}

@@ -1,0 +1,41 @@
+/*
+ * The record protocol between the daemon and sshchat-shell on fd 3: a
+ * SOCK_SEQPACKET socket, one record per packet, a type byte then the
+ * payload.  Records keep message boundaries, so a pasted block with
+ * embedded newlines is one LINE record.
+ */
+#ifndef RECORD_H
+#define RECORD_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#define RECORD_MAX 65536	/* largest record, type byte included */
+#define SHELL_FD 3		/* the shell's end of the socket */
+
+enum record_type {
+	/* shell -> daemon */
+	REC_LINE = 'L',		/* a line the user entered */
+	REC_LOGOUT = 'Q',	/* Ctrl-D on an empty line, or end of input */
+	REC_COMPLETE = 'C',	/* completion request: payload is the word */
+	/* daemon -> shell */
+	REC_TEXT = 'T',		/* rendered text to print, one or more lines */
+	REC_ERROR = 'E',	/* like TEXT; stderr when there is no terminal */
+	REC_PROMPT = 'P',	/* the prompt; the first one starts line editing */
+	REC_COMMANDS = 'K',	/* command names, NUL-separated */
+	REC_COMPLETIONS = 'c',	/* answer to REC_COMPLETE, NUL-separated */
+	REC_DONE = 'D',		/* a command finished: payload is its status */
+	REC_EXIT = 'X',		/* print the payload and exit */
+};
+
+/* Send one record; returns 0, or -1 with errno set. */
+int record_send(int fd, int type, const void *data, size_t len);
+/*
+ * Receive one record into buf (RECORD_MAX bytes).  Returns the payload
+ * length and sets *type, 0 with *type = 0 at end of stream, or -1 with
+ * errno set.  The payload is NUL-terminated in buf (after the type byte
+ * is removed), so buf needs room for RECORD_MAX + 1 bytes.
+ */
+ssize_t record_recv(int fd, int *type, char *buf);
+
+#endif

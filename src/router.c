@@ -1,0 +1,185 @@
+/*
+ * The online table: a hash of user name -> list of that user's sessions,
+ * under one mutex.  Delivery pushes into mailboxes under the lock; since
+ * pushes never block and removal takes the same lock, no session is
+ * freed while a delivery holds a pointer to it.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mailbox.h"
+#include "router.h"
+#include "session.h"
+
+#define BUCKETS 4096
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct session *table[BUCKETS];
+static unsigned nsessions;
+
+static unsigned
+hash(const char *s)
+{
+	unsigned h = 2166136261u;
+
+	for (; *s != '\0'; s++) {
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	}
+	return h % BUCKETS;
+}
+
+void
+router_add(struct session *s)
+{
+	unsigned h = hash(s->user);
+
+	pthread_mutex_lock(&lock);
+	s->router_next = table[h];
+	table[h] = s;
+	nsessions++;
+	pthread_mutex_unlock(&lock);
+}
+
+void
+router_remove(struct session *s)
+{
+	struct session **pp;
+
+	pthread_mutex_lock(&lock);
+	for (pp = &table[hash(s->user)]; *pp != NULL;
+	    pp = &(*pp)->router_next) {
+		if (*pp == s) {
+			*pp = s->router_next;
+			nsessions--;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&lock);
+}
+
+int
+router_deliver(const char *user, int type, const char *text, size_t len)
+{
+	int n = 0;
+
+	pthread_mutex_lock(&lock);
+	for (struct session *s = table[hash(user)]; s != NULL;
+	    s = s->router_next) {
+		if (strcmp(s->user, user) == 0 &&
+		    mailbox_push(s->mbox, type, text, len, true)) {
+			n++;
+		}
+	}
+	pthread_mutex_unlock(&lock);
+	return n;
+}
+
+bool
+router_is_online(const char *user)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&lock);
+	for (struct session *s = table[hash(user)]; s != NULL;
+	    s = s->router_next) {
+		if (strcmp(s->user, user) == 0) {
+			found = true;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&lock);
+	return found;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Sorted unique names of online users matching prefix; caller frees. */
+static size_t
+collect(const char *prefix, const char ***out)
+{
+	const char **names;
+	size_t n = 0, u = 0, plen = strlen(prefix);
+
+	names = xcalloc(nsessions + 1, sizeof(*names));
+	for (size_t b = 0; b < BUCKETS; b++) {
+		for (struct session *s = table[b]; s != NULL;
+		    s = s->router_next) {
+			if (strncmp(s->user, prefix, plen) == 0) {
+				names[n++] = s->user;
+			}
+		}
+	}
+	qsort(names, n, sizeof(*names), cmp_str);
+	for (size_t i = 0; i < n; i++) {
+		if (u == 0 || strcmp(names[u - 1], names[i]) != 0) {
+			names[u++] = names[i];
+		}
+	}
+	*out = names;
+	return u;
+}
+
+unsigned
+router_online(struct buf *out)
+{
+	const char **names;
+	size_t n;
+
+	pthread_mutex_lock(&lock);
+	n = collect("", &names);
+	for (size_t i = 0; i < n; i++) {
+		buf_appendf(out, "%s%s", i > 0 ? ", " : "", names[i]);
+	}
+	pthread_mutex_unlock(&lock);
+	if (n == 0) {
+		buf_append(out, "", 0);
+	}
+	free(names);
+	return (unsigned)n;
+}
+
+void
+router_complete(const char *prefix, struct buf *out)
+{
+	const char **names;
+	size_t n;
+
+	pthread_mutex_lock(&lock);
+	n = collect(prefix, &names);
+	for (size_t i = 0; i < n; i++) {
+		buf_append(out, names[i], strlen(names[i]) + 1);
+	}
+	pthread_mutex_unlock(&lock);
+	free(names);
+}
+
+void
+router_foreach(void (*fn)(struct session *, void *), void *arg)
+{
+	pthread_mutex_lock(&lock);
+	for (size_t b = 0; b < BUCKETS; b++) {
+		for (struct session *s = table[b]; s != NULL;
+		    s = s->router_next) {
+			fn(s, arg);
+		}
+	}
+	pthread_mutex_unlock(&lock);
+}
+
+unsigned
+router_session_count(void)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&lock);
+	n = nsessions;
+	pthread_mutex_unlock(&lock);
+	return n;
+}

@@ -1,0 +1,38 @@
+/*
+ * Who is online and where their messages go.  The router maps user names
+ * to their sessions and hands records to each session's mailbox; it
+ * never blocks on a terminal.  A user who is not local is the seam where
+ * delivery across several daemons will be added.
+ */
+#ifndef ROUTER_H
+#define ROUTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util.h"
+
+struct session;
+
+void router_add(struct session *s);
+void router_remove(struct session *s);
+
+/*
+ * Give a chat message to every session of user.  Returns the number of
+ * sessions that accepted it (0 when the user is not online or every
+ * mailbox is full).
+ */
+int router_deliver(const char *user, int type, const char *text,
+    size_t len);
+
+/* Online users (unique, sorted) as "a, b, c"; returns the count. */
+unsigned router_online(struct buf *out);
+bool router_is_online(const char *user);
+/* Online user names starting with prefix, NUL-separated. */
+void router_complete(const char *prefix, struct buf *out);
+
+/* Call fn for every session, with the router locked: fn must not block. */
+void router_foreach(void (*fn)(struct session *, void *), void *arg);
+unsigned router_session_count(void);
+
+#endif

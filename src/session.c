@@ -1,0 +1,782 @@
+/*
+ * The session thread: one per connection, the only thread that touches
+ * its libssh session.  It runs key exchange and password authentication,
+ * starts the shell on a PTY (or pipes), relays bytes between the channel
+ * and the shell, executes the lines the shell sends on fd 3, and ends
+ * the session cleanly: output drained, exit status, EOF, close, LOGOUT.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <libssh/callbacks.h>
+#include <libssh/libssh.h>
+#include <libssh/server.h>
+
+#include "command.h"
+#include "conf.h"
+#include "log.h"
+#include "mailbox.h"
+#include "messages.h"
+#include "record.h"
+#include "render.h"
+#include "router.h"
+#include "listener.h"
+#include "session.h"
+#include "spawn.h"
+#include "userdb.h"
+#include "util.h"
+
+#define INBUF_MAX (64 * 1024)
+
+struct sess {
+	struct session pub;
+	ssh_session ssh;
+	ssh_event ev;
+	ssh_channel chan;
+	struct ssh_server_callbacks_struct scb;
+	struct ssh_channel_callbacks_struct ccb;
+	int auth_tries;
+	bool authed, want_shell, has_pty, disconnect;
+	bool chan_closed, client_eof, stdin_closed;
+	bool out_open, err_open, core_open;
+	bool out_polled, err_polled, core_polled;
+	char term[64];
+	int cols, rows;
+	char *command;
+	struct shell_proc sp;
+	struct buf inbuf;
+	size_t inoff;
+	int64_t end_deadline;
+	char *rbuf;
+};
+
+static atomic_ulong next_id;
+static pthread_mutex_t count_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t count_cond = PTHREAD_COND_INITIALIZER;
+static unsigned nthreads;
+
+static const char *const reason_names[] = {
+	[END_NONE] = "none",
+	[END_LOGOUT] = "logout",
+	[END_EOF] = "eof",
+	[END_DROPPED] = "dropped",
+	[END_SHUTDOWN] = "shutdown",
+	[END_KICKED] = "kicked",
+};
+
+const char *
+session_end_reason_name(enum end_reason r)
+{
+	return (unsigned)r < ARRAY_SIZE(reason_names) ? reason_names[r] : "?";
+}
+
+void
+session_print(struct session *s, int type, const char *text)
+{
+	mailbox_push(s->mbox, type, text, strlen(text), false);
+}
+
+void
+session_request_end(struct session *s, enum end_reason why, const char *text)
+{
+	int expected = END_NONE;
+	uint64_t one = 1;
+
+	if (!atomic_compare_exchange_strong(&s->end_request, &expected,
+	    (int)why)) {
+		return;
+	}
+	if (s->mbox != NULL) {
+		mailbox_push(s->mbox, REC_EXIT, text, strlen(text), false);
+	}
+	(void)!write(s->wake_fd, &one, sizeof(one));
+}
+
+/* libssh callbacks: they only record what happened. */
+
+static int
+auth_password_cb(ssh_session ssh, const char *user, const char *password,
+    void *userdata)
+{
+	struct sess *s = userdata;
+	struct userdb *db;
+	enum user_role role = ROLE_USER;
+	bool ok, known;
+
+	s->auth_tries++;
+	db = userdb_acquire();
+	ok = db != NULL && userdb_authenticate(db, user, password,
+	    strlen(password), &role);
+	known = db != NULL && userdb_find(db, user) != NULL;
+	userdb_release(db);
+	if (ok) {
+		snprintf(s->pub.user, sizeof(s->pub.user), "%s", user);
+		s->pub.role = role;
+		s->authed = true;
+		info("password accepted for %s from %s", user, s->pub.addr);
+		return SSH_AUTH_SUCCESS;
+	}
+	info("password rejected for %s from %s (attempt %d of %d)",
+	    user, s->pub.addr, s->auth_tries, options.max_auth_tries);
+	event_log("LOGIN_FAILED", "user", user, "addr", s->pub.addr,
+	    "reason", known ? "bad-password" : "unknown-user", (char *)NULL);
+	if (s->auth_tries >= options.max_auth_tries) {
+		info("too many authentication failures from %s", s->pub.addr);
+		s->disconnect = true;
+	}
+	return SSH_AUTH_DENIED;
+}
+
+static int
+pty_request_cb(ssh_session ssh, ssh_channel chan, const char *term,
+    int cols, int rows, int pxw, int pxh, void *userdata)
+{
+	struct sess *s = userdata;
+
+	if (s->sp.pid > 0) {
+		return -1;
+	}
+	debug("pty-req term=%s %dx%d", term, cols, rows);
+	snprintf(s->term, sizeof(s->term), "%s", term);
+	s->cols = cols > 0 && cols < 10000 ? cols : 80;
+	s->rows = rows > 0 && rows < 10000 ? rows : 24;
+	s->has_pty = true;
+	return 0;
+}
+
+static int
+shell_request_cb(ssh_session ssh, ssh_channel chan, void *userdata)
+{
+	struct sess *s = userdata;
+
+	if (s->want_shell) {
+		return -1;
+	}
+	debug("shell request");
+	s->want_shell = true;
+	return 0;
+}
+
+static int
+exec_request_cb(ssh_session ssh, ssh_channel chan, const char *command,
+    void *userdata)
+{
+	struct sess *s = userdata;
+
+	if (s->want_shell) {
+		return -1;
+	}
+	debug("exec request (%zu bytes)", strlen(command));
+	s->command = xstrdup(command);
+	s->want_shell = true;
+	return 0;
+}
+
+static int
+window_change_cb(ssh_session ssh, ssh_channel chan, int cols, int rows,
+    int pxw, int pxh, void *userdata)
+{
+	struct sess *s = userdata;
+	struct winsize ws;
+
+	s->cols = cols > 0 && cols < 10000 ? cols : s->cols;
+	s->rows = rows > 0 && rows < 10000 ? rows : s->rows;
+	if (s->sp.pid > 0 && s->sp.pty) {
+		memset(&ws, 0, sizeof(ws));
+		ws.ws_col = (unsigned short)s->cols;
+		ws.ws_row = (unsigned short)s->rows;
+		ioctl(s->sp.in_fd, TIOCSWINSZ, &ws);
+	}
+	return 0;
+}
+
+static void
+flush_input(struct sess *s)
+{
+	while (s->inoff < s->inbuf.len && s->sp.in_fd >= 0) {
+		ssize_t n = write(s->sp.in_fd, s->inbuf.data + s->inoff,
+		    s->inbuf.len - s->inoff);
+
+		if (n < 0) {
+			if (errno == EINTR) {
+				continue;
+			}
+			if (errno != EAGAIN) {
+				/* The shell is gone; its output will say so. */
+				s->inoff = s->inbuf.len;
+			}
+			break;
+		}
+		s->inoff += (size_t)n;
+	}
+	if (s->inoff == s->inbuf.len) {
+		s->inbuf.len = s->inoff = 0;
+		if (s->client_eof && !s->sp.pty && !s->stdin_closed &&
+		    s->sp.in_fd >= 0) {
+			close(s->sp.in_fd);
+			s->sp.in_fd = -1;
+			s->stdin_closed = true;
+		}
+	}
+}
+
+static int
+data_cb(ssh_session ssh, ssh_channel chan, void *data, uint32_t len,
+    int is_stderr, void *userdata)
+{
+	struct sess *s = userdata;
+	size_t room, take;
+
+	if (is_stderr) {
+		return (int)len;
+	}
+	/* Before the shell starts, input is kept for it. */
+	s->pub.last_input_ms = now_ms();
+	room = INBUF_MAX - (s->inbuf.len - s->inoff);
+	take = len < room ? len : room;
+	if (s->inoff > 0 && s->inoff == s->inbuf.len) {
+		s->inbuf.len = s->inoff = 0;
+	}
+	buf_append(&s->inbuf, data, take);
+	flush_input(s);
+	/* What we did not take stays in libssh and holds the window shut. */
+	return (int)take;
+}
+
+static void
+eof_cb(ssh_session ssh, ssh_channel chan, void *userdata)
+{
+	struct sess *s = userdata;
+
+	debug("channel eof from client");
+	s->client_eof = true;
+	flush_input(s);
+}
+
+static void
+close_cb(ssh_session ssh, ssh_channel chan, void *userdata)
+{
+	struct sess *s = userdata;
+
+	debug("channel close from client");
+	s->chan_closed = true;
+}
+
+static ssh_channel
+channel_open_cb(ssh_session ssh, void *userdata)
+{
+	struct sess *s = userdata;
+
+	if (!s->authed || s->chan != NULL) {
+		return NULL;
+	}
+	s->chan = ssh_channel_new(ssh);
+	if (s->chan == NULL) {
+		return NULL;
+	}
+	/* Set here, so a pty-req in the same batch finds them. */
+	memset(&s->ccb, 0, sizeof(s->ccb));
+	s->ccb.userdata = s;
+	s->ccb.channel_pty_request_function = pty_request_cb;
+	s->ccb.channel_shell_request_function = shell_request_cb;
+	s->ccb.channel_exec_request_function = exec_request_cb;
+	s->ccb.channel_pty_window_change_function = window_change_cb;
+	s->ccb.channel_data_function = data_cb;
+	s->ccb.channel_eof_function = eof_cb;
+	s->ccb.channel_close_function = close_cb;
+	ssh_callbacks_init(&s->ccb);
+	ssh_set_channel_callbacks(s->chan, &s->ccb);
+	debug("session channel opened");
+	return s->chan;
+}
+
+/* Shell output -> channel. */
+
+static int
+out_cb(socket_t fd, int revents, void *userdata)
+{
+	struct sess *s = userdata;
+	bool is_err = fd == s->sp.err_fd;
+	char buf[16384];
+	uint32_t win;
+	ssize_t n;
+
+	if (s->chan == NULL || s->chan_closed) {
+		return 0;
+	}
+	win = ssh_channel_window_size(s->chan);
+	if (win == 0) {
+		/* The client is not reading; stop polling until it does. */
+		return 0;
+	}
+	n = read(fd, buf, win < sizeof(buf) ? win : sizeof(buf));
+	if (n > 0) {
+		int w = is_err ? ssh_channel_write_stderr(s->chan, buf,
+		    (uint32_t)n) : ssh_channel_write(s->chan, buf, (uint32_t)n);
+
+		if (w == SSH_ERROR) {
+			s->chan_closed = true;
+		}
+		return 0;
+	}
+	if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+		/* EIO from a PTY master: every slave fd is closed. */
+		if (is_err) {
+			s->err_open = false;
+		} else {
+			s->out_open = false;
+		}
+	}
+	return 0;
+}
+
+static void
+emit_to_session(struct cmd_ctx *ctx, int type, const char *text)
+{
+	session_print(ctx->session, type, text);
+}
+
+static void
+run_line(struct sess *s, const char *line, size_t len)
+{
+	struct cmd_ctx ctx = {
+		.session = &s->pub,
+		.user = s->pub.user,
+		.role = s->pub.role,
+		.emit = emit_to_session,
+	};
+	char st[16];
+	int rc = command_run(&ctx, line, len);
+
+	snprintf(st, sizeof(st), "%d", rc);
+	mailbox_push(s->pub.mbox, REC_DONE, st, strlen(st), false);
+}
+
+static int
+core_cb(socket_t fd, int revents, void *userdata)
+{
+	struct sess *s = userdata;
+	struct buf b = { 0 };
+	ssize_t n;
+	int type;
+
+	n = record_recv(fd, &type, s->rbuf);
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EINTR) {
+			s->core_open = false;
+		}
+		return 0;
+	}
+	if (n == 0 && type == 0) {
+		s->core_open = false;
+		return 0;
+	}
+	s->pub.last_input_ms = now_ms();
+	switch (type) {
+	case REC_LINE:
+		run_line(s, s->rbuf, (size_t)n);
+		break;
+	case REC_LOGOUT:
+		run_line(s, "logout", 6);
+		break;
+	case REC_COMPLETE:
+		router_complete(s->rbuf, &b);
+		mailbox_push(s->pub.mbox, REC_COMPLETIONS, b.data ? b.data : "",
+		    b.len, false);
+		buf_free(&b);
+		break;
+	default:
+		debug("unknown record type %d from shell", type);
+		break;
+	}
+	return 0;
+}
+
+static int
+wake_cb(socket_t fd, int revents, void *userdata)
+{
+	struct sess *s = userdata;
+	uint64_t v;
+
+	(void)!read(fd, &v, sizeof(v));
+	if (s->pub.end_request != END_NONE && s->end_deadline == 0) {
+		s->end_deadline = now_ms() + options.shutdown_grace * 1000;
+	}
+	return 0;
+}
+
+static bool
+connection_lost(struct sess *s)
+{
+	int st = ssh_get_status(s->ssh);
+
+	return (st & (SSH_CLOSED | SSH_CLOSED_ERROR)) != 0 ||
+	    !ssh_is_connected(s->ssh);
+}
+
+static void
+send_welcome(struct sess *s)
+{
+	struct buf b = { 0 }, names = { 0 };
+	unsigned n;
+
+	for (size_t i = 0; i < command_count(); i++) {
+		const struct command *c = command_get(i);
+
+		if (!(c->flags & CMD_ADMIN) || s->pub.role == ROLE_ADMIN) {
+			buf_append(&b, c->name, strlen(c->name) + 1);
+		}
+	}
+	mailbox_push(s->pub.mbox, REC_COMMANDS, b.data, b.len, false);
+	buf_free(&b);
+	n = router_online(&names);
+	buf_appendf(&b, MSG_WELCOME, s->pub.user, n, n == 1 ? "user" : "users",
+	    names.data);
+	session_print(&s->pub, REC_TEXT, b.data);
+	buf_free(&b);
+	buf_free(&names);
+	buf_appendf(&b, MSG_PROMPT, s->pub.user);
+	mailbox_push(s->pub.mbox, REC_PROMPT, b.data, b.len, false);
+	buf_free(&b);
+}
+
+static int
+start_shell(struct sess *s)
+{
+	struct spawn_req req = {
+		.path = options.shell_path,
+		.user = s->pub.user,
+		.pty = s->has_pty,
+		.term = s->term,
+		.cols = s->cols,
+		.rows = s->rows,
+		.command = s->command,
+	};
+	char err[256];
+
+	if (spawn_shell(&req, &s->sp, err, sizeof(err)) < 0) {
+		error("%s", err);
+		return -1;
+	}
+	s->pub.interactive = s->has_pty;
+	s->pub.mbox = mailbox_new(s->sp.core_fd, (size_t)options.mailbox_size);
+	if (mailbox_start(s->pub.mbox) < 0) {
+		error("cannot start the mailbox thread: %s", strerror(errno));
+		return -1;
+	}
+	s->out_open = true;
+	s->err_open = s->sp.err_fd >= 0;
+	s->core_open = true;
+	s->pub.login_time = time(NULL);
+	s->pub.login_ms = s->pub.last_input_ms = now_ms();
+	router_add(&s->pub);
+	flush_input(s);
+	if (s->command == NULL && s->has_pty) {
+		send_welcome(s);
+	}
+	{
+		char sid[24];
+
+		snprintf(sid, sizeof(sid), "%lu", s->pub.id);
+		event_log("LOGIN", "user", s->pub.user, "addr", s->pub.addr,
+		    "session", sid, "mode", s->command != NULL ? "exec" :
+		    s->has_pty ? "shell" : "pipe", (char *)NULL);
+	}
+	info("%s for %s: shell pid %ld", s->command ? "exec" : "shell",
+	    s->pub.user, (long)s->sp.pid);
+	return 0;
+}
+
+/* Add or remove fds from the event so poll only watches what can move. */
+static void
+update_polling(struct sess *s)
+{
+	bool want_out = s->out_open && s->chan != NULL && !s->chan_closed &&
+	    ssh_channel_window_size(s->chan) > 0;
+	bool want_err = s->err_open && want_out;
+
+	if (want_out != s->out_polled) {
+		if (want_out) {
+			ssh_event_add_fd(s->ev, s->sp.out_fd, POLLIN, out_cb, s);
+		} else {
+			ssh_event_remove_fd(s->ev, s->sp.out_fd);
+		}
+		s->out_polled = want_out;
+	}
+	if (want_err != s->err_polled) {
+		if (want_err) {
+			ssh_event_add_fd(s->ev, s->sp.err_fd, POLLIN, out_cb, s);
+		} else {
+			ssh_event_remove_fd(s->ev, s->sp.err_fd);
+		}
+		s->err_polled = want_err;
+	}
+	if (s->core_open != s->core_polled) {
+		if (s->core_open) {
+			ssh_event_add_fd(s->ev, s->sp.core_fd, POLLIN, core_cb, s);
+		} else {
+			ssh_event_remove_fd(s->ev, s->sp.core_fd);
+		}
+		s->core_polled = s->core_open;
+	}
+}
+
+static enum end_reason
+relay(struct sess *s)
+{
+	for (;;) {
+		int timeout = s->inoff < s->inbuf.len ? 20 : 500;
+
+		update_polling(s);
+		if (!s->out_open && !s->err_open) {
+			break;	/* the shell closed its terminal: it is done */
+		}
+		if (s->chan_closed) {
+			return END_EOF;
+		}
+		if (connection_lost(s)) {
+			return END_DROPPED;
+		}
+		if (s->end_deadline != 0 && now_ms() > s->end_deadline) {
+			break;
+		}
+		if (server_shutting_down && s->pub.end_request == END_NONE) {
+			char *bye = xasprintf(MSG_SHUTDOWN, s->pub.user);
+
+			session_request_end(&s->pub, END_SHUTDOWN, bye);
+			free(bye);
+		}
+		if (ssh_event_dopoll(s->ev, timeout) == SSH_ERROR &&
+		    connection_lost(s)) {
+			return END_DROPPED;
+		}
+		flush_input(s);
+	}
+	if (s->pub.end_request != END_NONE) {
+		return (enum end_reason)s->pub.end_request;
+	}
+	return END_LOGOUT;
+}
+
+static void
+finish(struct sess *s, enum end_reason reason)
+{
+	char sid[24], dur[32];
+	int status;
+
+	if (s->out_polled) {
+		ssh_event_remove_fd(s->ev, s->sp.out_fd);
+	}
+	if (s->err_polled) {
+		ssh_event_remove_fd(s->ev, s->sp.err_fd);
+	}
+	if (s->core_polled) {
+		ssh_event_remove_fd(s->ev, s->sp.core_fd);
+	}
+	router_remove(&s->pub);
+	status = spawn_reap(&s->sp, 1000);
+	/* Wake a mailbox thread still blocked on the shell's socket. */
+	shutdown(s->sp.core_fd, SHUT_RDWR);
+	mailbox_free(s->pub.mbox);
+	s->pub.mbox = NULL;
+	close(s->sp.core_fd);
+	if (s->chan != NULL && !s->chan_closed && !connection_lost(s)) {
+		int64_t deadline = now_ms() + 2000;
+
+		ssh_channel_request_send_exit_status(s->chan, status);
+		ssh_channel_send_eof(s->chan);
+		ssh_channel_close(s->chan);
+		/* Wait for the client's close, so it sees a clean end. */
+		while (!s->chan_closed && !connection_lost(s) &&
+		    now_ms() < deadline) {
+			ssh_event_dopoll(s->ev, 100);
+		}
+	}
+	snprintf(sid, sizeof(sid), "%lu", s->pub.id);
+	snprintf(dur, sizeof(dur), "%.1fs",
+	    (double)(now_ms() - s->pub.login_ms) / 1000.0);
+	event_log("LOGOUT", "user", s->pub.user, "session", sid, "reason",
+	    session_end_reason_name(reason), "duration", dur, (char *)NULL);
+	info("session of %s ended: %s", s->pub.user,
+	    session_end_reason_name(reason));
+}
+
+/* Until the shell starts: key exchange, authentication, channel setup. */
+static bool
+handshake(struct sess *s)
+{
+	int64_t deadline;
+	long timeout = options.kex_timeout;
+
+	ssh_options_set(s->ssh, SSH_OPTIONS_TIMEOUT, &timeout);
+	memset(&s->scb, 0, sizeof(s->scb));
+	s->scb.userdata = s;
+	s->scb.auth_password_function = auth_password_cb;
+	s->scb.channel_open_request_session_function = channel_open_cb;
+	ssh_callbacks_init(&s->scb);
+	ssh_set_server_callbacks(s->ssh, &s->scb);
+	ssh_set_auth_methods(s->ssh, SSH_AUTH_METHOD_PASSWORD);
+	if (ssh_handle_key_exchange(s->ssh) != SSH_OK) {
+		info("key exchange with %s failed: %s", s->pub.addr,
+		    ssh_get_error(s->ssh));
+		return false;
+	}
+	info("key exchange done with %s: kex=%s cipher=%s/%s mac=%s/%s",
+	    s->pub.addr, ssh_get_kex_algo(s->ssh),
+	    ssh_get_cipher_in(s->ssh), ssh_get_cipher_out(s->ssh),
+	    ssh_get_hmac_in(s->ssh), ssh_get_hmac_out(s->ssh));
+	s->ev = ssh_event_new();
+	if (s->ev == NULL || ssh_event_add_session(s->ev, s->ssh) != SSH_OK) {
+		error("cannot create the event loop");
+		return false;
+	}
+	ssh_event_add_fd(s->ev, s->pub.wake_fd, POLLIN, wake_cb, s);
+	deadline = s->pub.login_ms + options.login_grace_time * 1000;
+	while (!(s->authed && s->want_shell && s->chan != NULL)) {
+		if (ssh_event_dopoll(s->ev, 200) == SSH_ERROR &&
+		    connection_lost(s)) {
+			info("connection from %s closed before login",
+			    s->pub.addr);
+			return false;
+		}
+		if (s->disconnect || server_shutting_down) {
+			return false;
+		}
+		if (s->chan_closed) {
+			return false;
+		}
+		if (now_ms() > deadline) {
+			info("login grace time (%ds) exceeded for %s",
+			    options.login_grace_time, s->pub.addr);
+			return false;
+		}
+	}
+	return true;
+}
+
+static void *
+session_main(void *arg)
+{
+	struct sess *s = arg;
+	enum end_reason reason;
+
+	log_ssh_thread_init(s->pub.id);
+	info("connection from %s", s->pub.addr);
+	s->pub.login_ms = now_ms();
+	if (handshake(s)) {
+		if (start_shell(s) == 0) {
+			reason = relay(s);
+			finish(s, reason);
+		} else if (s->chan != NULL) {
+			ssh_channel_write_stderr(s->chan,
+			    "sshchat: cannot start the chat shell\r\n", 38);
+			ssh_channel_request_send_exit_status(s->chan, 1);
+			ssh_channel_close(s->chan);
+			ssh_blocking_flush(s->ssh, 1000);
+		}
+	}
+	info("disconnecting %s", s->pub.addr);
+	ssh_disconnect(s->ssh);
+	if (s->ev != NULL) {
+		ssh_event_remove_fd(s->ev, s->pub.wake_fd);
+		ssh_event_free(s->ev);
+	}
+	ssh_free(s->ssh);
+	close(s->pub.wake_fd);
+	free(s->command);
+	free(s->rbuf);
+	buf_free(&s->inbuf);
+	free(s);
+
+	pthread_mutex_lock(&count_lock);
+	nthreads--;
+	pthread_cond_broadcast(&count_cond);
+	pthread_mutex_unlock(&count_lock);
+	return NULL;
+}
+
+int
+session_start(void *ssh, const char *addr)
+{
+	struct sess *s = xcalloc(1, sizeof(*s));
+	pthread_attr_t attr;
+	pthread_t t;
+	int rc;
+
+	s->ssh = ssh;
+	s->pub.id = ++next_id;
+	snprintf(s->pub.addr, sizeof(s->pub.addr), "%s", addr);
+	s->pub.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	s->sp.pid = -1;
+	s->sp.in_fd = s->sp.out_fd = s->sp.err_fd = s->sp.core_fd = -1;
+	s->rbuf = xmalloc(RECORD_MAX + 1);
+	if (s->pub.wake_fd < 0) {
+		error("eventfd: %s", strerror(errno));
+		free(s->rbuf);
+		free(s);
+		return -1;
+	}
+	pthread_mutex_lock(&count_lock);
+	nthreads++;
+	pthread_mutex_unlock(&count_lock);
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&t, &attr, session_main, s);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		error("pthread_create: %s", strerror(rc));
+		pthread_mutex_lock(&count_lock);
+		nthreads--;
+		pthread_mutex_unlock(&count_lock);
+		close(s->pub.wake_fd);
+		free(s->rbuf);
+		free(s);
+		return -1;
+	}
+	return 0;
+}
+
+unsigned
+session_threads(void)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&count_lock);
+	n = nthreads;
+	pthread_mutex_unlock(&count_lock);
+	return n;
+}
+
+void
+session_wait_all(int timeout_ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&count_lock);
+	while (nthreads > 0) {
+		if (pthread_cond_timedwait(&count_cond, &count_lock, &ts) != 0) {
+			break;
+		}
+	}
+	pthread_mutex_unlock(&count_lock);
+}

@@ -1,0 +1,488 @@
+/*
+ * sshchat-shell: the chat user interface of one session.  It runs on the
+ * session's PTY (or on pipes without one), with fd 3 to the daemon.  It
+ * holds no secrets and opens no files: it sends what the user typed and
+ * prints what the daemon rendered.  Incoming text is printed above the
+ * line being edited, which readline then redraws intact.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <locale.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <readline/history.h>
+#include <readline/readline.h>
+#include <term.h>
+
+#include "record.h"
+#include "util.h"
+
+struct pending {
+	struct pending *next;
+	int type;
+	size_t len;
+	char data[];
+};
+
+static char *rbuf;
+static bool installed;		/* the readline handler is installed */
+static bool logging_out;
+static int exit_status;		/* the status REC_EXIT exits with */
+static char **commands;		/* NUL-separated list from the daemon */
+static size_t ncommands;
+static char **matches;		/* completion candidates being offered */
+static size_t nmatches;
+static struct pending *queue_head, *queue_tail;
+
+static void
+die(const char *msg)
+{
+	if (installed) {
+		rl_callback_handler_remove();
+	}
+	fprintf(stderr, "sshchat-shell: %s\n", msg);
+	exit(1);
+}
+
+static void
+send_record(int type, const char *data, size_t len)
+{
+	if (record_send(SHELL_FD, type, data, len) < 0) {
+		die("lost the connection to the server");
+	}
+}
+
+static void
+free_list(char ***list, size_t *n)
+{
+	for (size_t i = 0; i < *n; i++) {
+		free((*list)[i]);
+	}
+	free(*list);
+	*list = NULL;
+	*n = 0;
+}
+
+static void
+parse_list(const char *data, size_t len, char ***list, size_t *n)
+{
+	const char *p = data, *end = data + len;
+
+	free_list(list, n);
+	*list = xcalloc(1, sizeof(char *));
+	while (p < end) {
+		size_t l = strnlen(p, (size_t)(end - p));
+
+		if (l > 0) {
+			*list = xrealloc(*list, (*n + 2) * sizeof(char *));
+			(*list)[(*n)++] = xstrndup(p, l);
+			(*list)[*n] = NULL;
+		}
+		p += l + 1;
+	}
+}
+
+/* Print text above the prompt and the half-typed line, then redraw them. */
+static void
+print_text(FILE *fp, const char *text)
+{
+	if (installed) {
+		rl_clear_visible_line();
+	}
+	fputs(text, fp);
+	fputc('\n', fp);
+	fflush(fp);
+	if (installed) {
+		rl_on_new_line();
+		rl_redisplay();
+	}
+}
+
+static void
+on_line(char *line)
+{
+	if (line == NULL) {
+		/* Ctrl-D on an empty line. */
+		rl_callback_handler_remove();
+		installed = false;
+		fputc('\n', stdout);
+		fflush(stdout);
+		logging_out = true;
+		send_record(REC_LOGOUT, NULL, 0);
+		return;
+	}
+	if (line[0] != '\0') {
+		HIST_ENTRY *last = history_length > 0 ?
+		    history_get(history_base + history_length - 1) : NULL;
+
+		if (last == NULL || strcmp(last->line, line) != 0) {
+			add_history(line);
+		}
+		if (strlen(line) + 1 >= RECORD_MAX) {
+			print_text(stdout, "error: line too long");
+		} else {
+			send_record(REC_LINE, line, strlen(line));
+		}
+	}
+	free(line);
+}
+
+/* Ctrl-C: throw the line away and start a fresh one. */
+static int
+clear_line(int count, int key)
+{
+	rl_replace_line("", 0);
+	rl_point = rl_end = 0;
+	rl_redisplay();
+	return 0;
+}
+
+static void
+handle_record(int type, const char *data, size_t len, int *status)
+{
+	switch (type) {
+	case REC_TEXT:
+		print_text(stdout, data);
+		break;
+	case REC_ERROR:
+		print_text(isatty(STDOUT_FILENO) ? stdout : stderr, data);
+		break;
+	case REC_PROMPT:
+		if (logging_out) {
+			break;
+		}
+		if (!installed) {
+			rl_callback_handler_install(data, on_line);
+			installed = true;
+		} else {
+			rl_set_prompt(data);
+			rl_redisplay();
+		}
+		break;
+	case REC_COMMANDS:
+		parse_list(data, len, &commands, &ncommands);
+		break;
+	case REC_DONE:
+		if (status != NULL) {
+			*status = atoi(data);
+		}
+		break;
+	case REC_EXIT:
+		if (installed) {
+			rl_clear_visible_line();
+			rl_callback_handler_remove();
+			installed = false;
+		}
+		if (len > 0) {
+			fputs(data, stdout);
+			fputc('\n', stdout);
+		}
+		fflush(stdout);
+		exit(exit_status);
+	default:
+		break;
+	}
+}
+
+/* Read one record; 0 at end of stream. */
+static int
+read_record(int *type, size_t *len)
+{
+	ssize_t n = record_recv(SHELL_FD, type, rbuf);
+
+	if (n < 0) {
+		if (errno == EINTR || errno == EAGAIN) {
+			*type = -1;
+			return 1;
+		}
+		die("lost the connection to the server");
+	}
+	if (n == 0 && *type == 0) {
+		return 0;
+	}
+	*len = (size_t)n;
+	return 1;
+}
+
+static void
+queue_record(int type, const char *data, size_t len)
+{
+	struct pending *p = xmalloc(sizeof(*p) + len + 1);
+
+	p->next = NULL;
+	p->type = type;
+	p->len = len;
+	memcpy(p->data, data, len);
+	p->data[len] = '\0';
+	if (queue_tail != NULL) {
+		queue_tail->next = p;
+	} else {
+		queue_head = p;
+	}
+	queue_tail = p;
+}
+
+static void
+drain_queue(void)
+{
+	struct pending *p;
+
+	while ((p = queue_head) != NULL) {
+		queue_head = p->next;
+		if (queue_head == NULL) {
+			queue_tail = NULL;
+		}
+		handle_record(p->type, p->data, p->len, NULL);
+		free(p);
+	}
+}
+
+/* Ask the daemon for online user names starting with word. */
+static void
+fetch_users(const char *word)
+{
+	struct pollfd pfd = { .fd = SHELL_FD, .events = POLLIN };
+	int64_t deadline = now_ms() + 1000;
+
+	free_list(&matches, &nmatches);
+	send_record(REC_COMPLETE, word, strlen(word));
+	while (now_ms() < deadline) {
+		int type;
+		size_t len = 0;
+
+		if (poll(&pfd, 1, (int)(deadline - now_ms())) <= 0) {
+			break;
+		}
+		if (!read_record(&type, &len)) {
+			die("lost the connection to the server");
+		}
+		if (type == REC_COMPLETIONS) {
+			parse_list(rbuf, len, &matches, &nmatches);
+			return;
+		}
+		if (type >= 0) {
+			/* Printed after completion, so the display stays sane. */
+			queue_record(type, rbuf, len);
+		}
+	}
+}
+
+static char *
+generate(const char *text, int state)
+{
+	static size_t i;
+	size_t len = strlen(text);
+
+	if (state == 0) {
+		i = 0;
+	}
+	while (i < nmatches) {
+		const char *m = matches[i++];
+
+		if (strncmp(m, text, len) == 0) {
+			return xstrdup(m);
+		}
+	}
+	return NULL;
+}
+
+static char **
+complete(const char *text, int start, int end)
+{
+	rl_attempted_completion_over = 1;
+	if (start == 0) {
+		free_list(&matches, &nmatches);
+		matches = xcalloc(ncommands + 1, sizeof(char *));
+		for (size_t i = 0; i < ncommands; i++) {
+			matches[i] = xstrdup(commands[i]);
+		}
+		nmatches = ncommands;
+	} else {
+		fetch_users(text);
+	}
+	return rl_completion_matches(text, generate);
+}
+
+static void
+setup_terminal(void)
+{
+	struct termios t;
+	const char *term = getenv("TERM");
+	int r;
+
+	/* Become the session's controlling terminal: SIGWINCH needs it. */
+	ioctl(STDIN_FILENO, TIOCSCTTY, 0);
+	if (tcgetattr(STDIN_FILENO, &t) == 0) {
+		/* Ctrl-C, Ctrl-\ and Ctrl-Z are keys here, not signals. */
+		t.c_cc[VINTR] = _POSIX_VDISABLE;
+		t.c_cc[VQUIT] = _POSIX_VDISABLE;
+		t.c_cc[VSUSP] = _POSIX_VDISABLE;
+		tcsetattr(STDIN_FILENO, TCSANOW, &t);
+	}
+	if (term == NULL || setupterm((char *)term, STDOUT_FILENO, &r) != 0) {
+		setenv("TERM", "xterm-256color", 1);
+	}
+	rl_readline_name = "sshchat";
+	rl_catch_signals = 0;
+	rl_catch_sigwinch = 0;
+	rl_attempted_completion_function = complete;
+	rl_bind_key(3, clear_line);
+	stifle_history(500);
+}
+
+static int
+run_interactive(void)
+{
+	sigset_t mask;
+	struct pollfd pfd[3];
+	int sfd;
+
+	setup_terminal();
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGWINCH);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	pfd[0].fd = STDIN_FILENO;
+	pfd[1].fd = SHELL_FD;
+	pfd[2].fd = sfd;
+	for (int i = 0; i < 3; i++) {
+		pfd[i].events = POLLIN;
+	}
+	for (;;) {
+		int type;
+		size_t len = 0;
+
+		/* Keystrokes wait until the prompt is up. */
+		pfd[0].fd = installed ? STDIN_FILENO : -1;
+		if (poll(pfd, 3, -1) < 0) {
+			if (errno == EINTR) {
+				continue;
+			}
+			die("poll failed");
+		}
+		if (pfd[2].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			(void)!read(sfd, &si, sizeof(si));
+			if (installed) {
+				rl_resize_terminal();
+			}
+		}
+		if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+			if (!read_record(&type, &len)) {
+				die("the server closed the session");
+			}
+			if (type >= 0) {
+				handle_record(type, rbuf, len, NULL);
+			}
+		}
+		if (installed && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+			rl_callback_read_char();
+			drain_queue();
+		} else if (pfd[0].revents & (POLLHUP | POLLERR)) {
+			exit(0);
+		}
+	}
+}
+
+/* Wait for the result of the command just sent, printing its output. */
+static int
+wait_done(void)
+{
+	int status = 1;
+
+	for (;;) {
+		int type;
+		size_t len = 0;
+
+		if (!read_record(&type, &len)) {
+			return status;
+		}
+		if (type == REC_DONE) {
+			handle_record(type, rbuf, len, &status);
+			return status;
+		}
+		if (type >= 0) {
+			handle_record(type, rbuf, len, &status);
+		}
+	}
+}
+
+/* No terminal: one line in, its output out; no prompt, no echo. */
+static int
+run_lines(void)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int status = 0;
+
+	while ((n = getline(&line, &cap, stdin)) >= 0) {
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) {
+			line[--n] = '\0';
+		}
+		if (n == 0) {
+			continue;
+		}
+		if ((size_t)n + 1 >= RECORD_MAX) {
+			fprintf(stderr, "error: line too long\n");
+			status = 1;
+			continue;
+		}
+		send_record(REC_LINE, line, (size_t)n);
+		if (wait_done() != 0) {
+			status = 1;
+		}
+	}
+	free(line);
+	exit_status = status;
+	send_record(REC_LOGOUT, NULL, 0);
+	wait_done();
+	return status;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *command = NULL;
+	int ch, status;
+
+	while ((ch = getopt(argc, argv, "c:u:")) != -1) {
+		switch (ch) {
+		case 'c':
+			command = optarg;
+			break;
+		case 'u':
+			break;
+		default:
+			fprintf(stderr, "usage: sshchat-shell [-u user] "
+			    "[-c command]\n");
+			return 2;
+		}
+	}
+	setlocale(LC_ALL, "");
+	rbuf = xmalloc(RECORD_MAX + 1);
+	if (command != NULL) {
+		if (strlen(command) + 1 >= RECORD_MAX) {
+			fprintf(stderr, "error: command too long\n");
+			return 1;
+		}
+		send_record(REC_LINE, command, strlen(command));
+		status = wait_done();
+		fflush(stdout);
+		return status;
+	}
+	if (isatty(STDIN_FILENO)) {
+		return run_interactive();
+	}
+	return run_lines();
+}

@@ -1,0 +1,356 @@
+/*
+ * sshchatd: options and configuration, the checks done before serving
+ * anyone (users file, state directory, host key, listening socket), then
+ * the signal loop.  Signals arrive through a signalfd in this thread
+ * only; every other thread runs with them blocked.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libssh/libssh.h>
+
+#include "conf.h"
+#include "hostkey.h"
+#include "log.h"
+#include "messages.h"
+#include "router.h"
+#include "listener.h"
+#include "session.h"
+#include "userdb.h"
+#include "util.h"
+
+#define DEFAULT_CONFIG SYSCONFDIR "/sshchatd.conf"
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: sshchatd [-DdeTtV] [-f config_file] [-l address] [-p port]\n"
+	    "                [-S state_dir] [-u users_file]\n");
+}
+
+static void
+die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("sshchatd: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+/* Make a relative path absolute against base_dir (the config file's). */
+static void
+absolutize(char **path, const char *base_dir)
+{
+	char *p;
+
+	if ((*path)[0] == '/' || (*path)[0] == '\0') {
+		return;
+	}
+	p = xasprintf("%s/%s", base_dir, *path);
+	free(*path);
+	*path = p;
+}
+
+static void
+find_shell(const char *argv0)
+{
+	char self[PATH_MAX], *dir, *cand;
+	ssize_t n;
+	const char *env = getenv("SSHCHAT_SHELL");
+
+	if (options.shell_path[0] != '\0') {
+		return;
+	}
+	if (env != NULL && env[0] != '\0') {
+		free(options.shell_path);
+		options.shell_path = xstrdup(env);
+		return;
+	}
+	/* Running from the build tree: the shell sits beside the daemon. */
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		dir = dirname(self);
+		cand = xasprintf("%s/sshchat-shell", dir);
+		if (access(cand, X_OK) == 0) {
+			free(options.shell_path);
+			options.shell_path = cand;
+			return;
+		}
+		free(cand);
+	}
+	free(options.shell_path);
+	options.shell_path = xstrdup(LIBEXECDIR "/sshchat-shell");
+}
+
+static void
+check_state_dir(const char *dir)
+{
+	struct stat st;
+
+	if (stat(dir, &st) < 0) {
+		if (errno != ENOENT || mkdir(dir, 0700) < 0 ||
+		    stat(dir, &st) < 0) {
+			die("state directory %s: %s", dir, strerror(errno));
+		}
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		die("state directory %s: not a directory", dir);
+	}
+	if ((st.st_mode & 022) != 0) {
+		die("state directory %s: mode %04o is writable by others "
+		    "(chmod 700 %s)", dir, (unsigned)(st.st_mode & 07777), dir);
+	}
+}
+
+static void
+raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static void
+shutdown_session(struct session *s, void *arg)
+{
+	char *bye = xasprintf(MSG_SHUTDOWN, s->user);
+
+	session_request_end(s, END_SHUTDOWN, bye);
+	free(bye);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *config = NULL, *cl_key[16], *cl_val[16];
+	bool foreground = false, test_only = false, dump = false;
+	bool log_stderr = false;
+	int ncl = 0, ch, sfd, bound_port;
+	char err[1024], fp[128], cwd[PATH_MAX], *config_dir, *hostkey;
+	struct signalfd_siginfo si;
+	sigset_t mask;
+
+	while ((ch = getopt(argc, argv, "DdeTtVf:hl:p:S:u:")) != -1) {
+		switch (ch) {
+		case 'D':
+			foreground = true;
+			break;
+		case 'd':
+			cl_key[ncl] = "LogLevel";
+			cl_val[ncl++] = "debug";
+			foreground = true;
+			log_stderr = true;
+			break;
+		case 'e':
+			log_stderr = true;
+			break;
+		case 'T':
+			dump = true;
+			break;
+		case 't':
+			test_only = true;
+			break;
+		case 'V':
+			printf("sshchatd %s (libssh %s)\n", PACKAGE_VERSION,
+			    ssh_version(0));
+			return 0;
+		case 'f':
+			config = optarg;
+			break;
+		case 'l':
+			cl_key[ncl] = "ListenAddress";
+			cl_val[ncl++] = optarg;
+			break;
+		case 'p':
+			cl_key[ncl] = "Port";
+			cl_val[ncl++] = optarg;
+			break;
+		case 'S':
+			cl_key[ncl] = "StateDirectory";
+			cl_val[ncl++] = optarg;
+			break;
+		case 'u':
+			cl_key[ncl] = "UsersFile";
+			cl_val[ncl++] = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+
+	umask(077);
+	conf_defaults();
+	if (getcwd(cwd, sizeof(cwd)) == NULL) {
+		die("getcwd: %s", strerror(errno));
+	}
+	config_dir = xstrdup(cwd);
+	if (config == NULL && access(DEFAULT_CONFIG, F_OK) == 0) {
+		config = DEFAULT_CONFIG;
+	}
+	if (config != NULL) {
+		char *tmp = xstrdup(config);
+
+		if (conf_load(config, err, sizeof(err)) < 0) {
+			die("%s", err);
+		}
+		free(config_dir);
+		config_dir = xstrdup(dirname(tmp));
+		free(tmp);
+		absolutize(&options.users_file, config_dir);
+		absolutize(&options.state_dir, config_dir);
+		absolutize(&options.host_key, config_dir);
+	}
+	for (int i = 0; i < ncl; i++) {
+		if (conf_set(cl_key[i], cl_val[i], err, sizeof(err)) < 0) {
+			die("%s", err);
+		}
+	}
+	absolutize(&options.users_file, cwd);
+	absolutize(&options.state_dir, cwd);
+	absolutize(&options.host_key, cwd);
+	free(config_dir);
+	find_shell(argv[0]);
+	if (options.host_key[0] == '\0') {
+		free(options.host_key);
+		options.host_key = xasprintf("%s/ssh_host_ed25519_key",
+		    options.state_dir);
+	}
+	hostkey = options.host_key;
+	log_set_level(strcmp(options.log_level, "debug") == 0 ? LOG_DEBUG :
+	    strcmp(options.log_level, "warn") == 0 ? LOG_WARN :
+	    strcmp(options.log_level, "error") == 0 ? LOG_ERROR : LOG_INFO);
+	if (dump) {
+		conf_dump(stdout);
+		return 0;
+	}
+
+	/* Everything is checked before anyone is served. */
+	log_set_stderr(true);
+	if (userdb_init(options.users_file, err, sizeof(err)) < 0) {
+		die("%s", err);
+	}
+	if (access(options.shell_path, X_OK) < 0) {
+		die("chat shell %s: %s", options.shell_path, strerror(errno));
+	}
+	if (test_only) {
+		struct userdb *db = userdb_acquire();
+
+		printf("configuration OK: %zu users in %s\n", userdb_count(db),
+		    options.users_file);
+		userdb_release(db);
+		return 0;
+	}
+	check_state_dir(options.state_dir);
+	if (log_open(options.state_dir, err, sizeof(err)) < 0) {
+		die("%s", err);
+	}
+	log_set_stderr(log_stderr);
+	if (hostkey_ensure(hostkey, fp, sizeof(fp), err, sizeof(err)) < 0) {
+		die("%s", err);
+	}
+	raise_fd_limit();
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (sfd < 0) {
+		die("signalfd: %s", strerror(errno));
+	}
+	ssh_init();
+	if (listener_listen(options.listen_address, options.port, hostkey,
+	    &bound_port, err, sizeof(err)) < 0) {
+		die("%s", err);
+	}
+	if (!foreground && daemon(0, 0) < 0) {
+		die("daemon: %s", strerror(errno));
+	}
+	info("host key %s %s", hostkey, fp);
+	info("listening on %s port %d", options.listen_address, bound_port);
+	if (foreground) {
+		printf("sshchatd listening on %s port %d\n",
+		    options.listen_address, bound_port);
+		fflush(stdout);
+	}
+	{
+		char port[16];
+
+		snprintf(port, sizeof(port), "%d", bound_port);
+		event_log("SERVER", "action", "start", "version",
+		    PACKAGE_VERSION, "address", options.listen_address, "port",
+		    port, (char *)NULL);
+	}
+	if (listener_start() < 0) {
+		die("cannot start the listener: %s", strerror(errno));
+	}
+
+	for (;;) {
+		ssize_t n = read(sfd, &si, sizeof(si));
+
+		if (n != sizeof(si)) {
+			if (n < 0 && errno == EINTR) {
+				continue;
+			}
+			error("signalfd read: %s", strerror(errno));
+			break;
+		}
+		if (si.ssi_signo == SIGHUP) {
+			log_reopen();
+			if (userdb_reload(err, sizeof(err)) < 0) {
+				error("%s (the old users file stays in force)",
+				    err);
+			}
+			info("SIGHUP: logs reopened, users file re-read");
+			continue;
+		}
+		info("signal %d: shutting down", (int)si.ssi_signo);
+		break;
+	}
+
+	listener_stop();
+	router_foreach(shutdown_session, NULL);
+	session_wait_all((options.shutdown_grace + 2) * 1000);
+	if (session_threads() > 0) {
+		warn("%u sessions did not end in time", session_threads());
+	}
+	event_log("SERVER", "action", "stop", (char *)NULL);
+	info("stopped");
+	listener_free();
+	userdb_shutdown();
+	ssh_finalize();
+	log_close();
+	conf_free();
+	close(sfd);
+	return 0;
+}

@@ -1,0 +1,104 @@
+/*
+ * The message store.  Every chat message is appended here before anyone
+ * is told it was sent; offline mailboxes and history are queries on it.
+ * The interface has no SQLite types: the first backend is SQLite
+ * (store_sqlite.c), and a PostgreSQL one can be added behind the same
+ * functions for several daemons sharing one database.
+ *
+ * Threads: store_append() may be called from any thread and blocks until
+ * the message's transaction committed (or failed); one writer thread
+ * commits appends in groups.  The read functions may be called from any
+ * thread.
+ */
+#ifndef STORE_H
+#define STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_NAME_MAX 64
+
+struct store_options {
+	bool sync_full;		/* synchronous=FULL (else NORMAL) */
+	int max_queued;		/* undelivered messages per recipient */
+	int retention_days;	/* delete delivered messages older; 0 keeps all */
+};
+
+struct store_message {
+	int64_t id;
+	int64_t sent_ms;	/* Unix time in milliseconds */
+	int64_t delivered_ms;	/* 0 while undelivered */
+	char sender[STORE_NAME_MAX + 1];
+	char recipient[STORE_NAME_MAX + 1];
+	char *body;
+	size_t body_len;
+};
+
+enum store_result {
+	STORE_OK = 0,
+	STORE_FULL_QUEUE,	/* the recipient has max_queued undelivered */
+	STORE_ERROR,		/* the write failed; err says why */
+};
+
+/*
+ * Open (create, migrate) the database at path and start the writer.
+ * A file that is not a database, or is corrupt, is an error: it is never
+ * replaced.  Returns -1 with err set.
+ */
+int store_open(const char *path, const struct store_options *opt,
+    char *err, size_t errlen);
+void store_close(void);
+
+/*
+ * Append one message and wait for its COMMIT.  On STORE_OK *id is the
+ * message id.  Never returns STORE_OK unless the message is committed.
+ */
+enum store_result store_append(const char *from, const char *to,
+    const char *body, size_t len, int64_t *id, char *err, size_t errlen);
+
+/* Record that message id reached a session of its recipient (async). */
+void store_mark_delivered(int64_t id);
+
+/*
+ * Undelivered messages for user with id > after_id, oldest first, at
+ * most limit.  Returns the count (0..limit), or -1 on error.  Free with
+ * store_messages_free.
+ */
+int store_undelivered(const char *user, int64_t after_id, size_t limit,
+    struct store_message **out);
+
+/*
+ * The last limit messages between user and peer (either direction), or
+ * all of user's messages when peer is NULL, oldest first.  Returns the
+ * count, or -1 on error.
+ */
+int store_history(const char *user, const char *peer, size_t limit,
+    struct store_message **out);
+
+void store_messages_free(struct store_message *msgs, int n);
+
+/* Counts for stats and the start-up log; -1 on error. */
+int64_t store_count_undelivered(const char *user);	/* NULL: all users */
+int64_t store_count_messages(void);
+
+/*
+ * Sessions, so a crash can be told apart from a logout: a row is opened
+ * at login and closed at logout.  store_recover_sessions() calls fn for
+ * every session left open by a crash, closes them, and returns how many.
+ */
+void store_session_open(uint64_t id, const char *user, const char *addr,
+    int64_t login_ms);
+void store_session_close(uint64_t id, const char *reason, int64_t logout_ms);
+int store_recover_sessions(void (*fn)(uint64_t id, const char *user,
+    const char *addr, int64_t login_ms, void *arg), void *arg);
+/* The highest session id ever used (ids stay unique across restarts). */
+uint64_t store_max_session_id(void);
+
+/* Last login time of user in ms, 0 if never. */
+int64_t store_last_login(const char *user);
+
+/* Database size in bytes, -1 on error. */
+int64_t store_size(void);
+
+#endif

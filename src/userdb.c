@@ -1,0 +1,1257 @@
+/*
+ * The users file: parsing UserRecords.csv into an immutable table,
+ * checking passwords against it, and the live table that is swapped
+ * when the file changes.  This module owns every password the daemon
+ * holds; it never logs one, wipes every copy it makes, and answers a
+ * login in the same time whether or not the user exists.  It knows
+ * nothing about sessions: callers hold a reference to a table for as
+ * long as they use it.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <crypt.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "log.h"
+#include "userdb.h"
+#include "util.h"
+
+#define FILE_MAX	(16 * 1024 * 1024)
+#define LINE_MAX_LEN	8192
+#define FIELDS_MAX	3
+#define PLAINTEXT_WARN_MAX 10
+#define HEADER_TEXT	"username,password,role"
+
+/* Used when libcrypt cannot make a random setting: same cost, no secret. */
+#define FALLBACK_SETTING "$y$j9T$xF17QgO/lO6aMmjKonrAu."
+
+struct userdb {
+	struct user *users;		/* in file order */
+	size_t n;
+	const struct user **byname;	/* sorted by case-folded name */
+	/*
+	 * A hash from this table whose method and cost are the most common
+	 * in it: an unknown user is checked against it, so that a failed
+	 * login costs what a real one does.  NULL: use the global dummy.
+	 */
+	const char *dummy;
+	unsigned refs;			/* live tables only, under live.lock */
+};
+
+struct field {
+	const char *s;			/* NUL-terminated, in scratch */
+	size_t len;
+};
+
+static const char *const hash_prefixes[] = {
+	"$y$", "$gy$", "$7$", "$6$", "$5$", "$2b$", "$2y$",
+};
+
+static struct {
+	pthread_mutex_t lock;
+	char *path;
+	struct userdb *cur;
+	struct stat st;			/* the version cur was read from */
+	struct stat bad;		/* the last version that failed */
+	bool have_bad;
+	bool stat_failed;		/* logged that the file is gone */
+} live = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+};
+
+static pthread_once_t auth_once = PTHREAD_ONCE_INIT;
+static char dummy_hash[CRYPT_OUTPUT_SIZE];
+static sem_t hash_sem;
+static bool hash_sem_ok;
+
+static void seterr(char *, size_t, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0) {
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static int
+ascii_lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+/* Case-insensitive for ASCII only, whatever the locale says. */
+static int
+fold_cmp(const char *a, const char *b)
+{
+	int ca, cb;
+
+	for (;; a++, b++) {
+		ca = ascii_lower((unsigned char)*a);
+		cb = ascii_lower((unsigned char)*b);
+		if (ca != cb || ca == '\0') {
+			return ca - cb;
+		}
+	}
+}
+
+static bool
+has_prefix(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static bool
+is_b64(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '.' || c == '/';
+}
+
+static bool
+is_digit(int c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static size_t
+b64_span(const char *s)
+{
+	size_t n = 0;
+
+	while (is_b64((unsigned char)s[n])) {
+		n++;
+	}
+	return n;
+}
+
+/*
+ * Escape s for an error message: printable ASCII stays, anything else
+ * becomes \xNN, and a long value is cut short with "...".
+ */
+static void
+escape_for_msg(const char *s, size_t len, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	const size_t show = 40;
+	size_t i, o = 0;
+	unsigned char c;
+
+	for (i = 0; i < len && i < show; i++) {
+		c = (unsigned char)s[i];
+		if (o + 5 >= outlen) {
+			break;
+		}
+		if (c >= 0x20 && c < 0x7f && c != '\\' && c != '\'') {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 0xf];
+		}
+	}
+	if (i < len && o + 4 < outlen) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+}
+
+bool
+userdb_valid_name(const char *name)
+{
+	size_t i;
+	unsigned char c;
+
+	if (name == NULL || name[0] == '\0' || name[0] == '-' ||
+	    name[0] == '.') {
+		return false;
+	}
+	for (i = 0; name[i] != '\0'; i++) {
+		if (i >= USER_NAME_MAX) {
+			return false;
+		}
+		c = (unsigned char)name[i];
+		if (!(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') &&
+		    !is_digit(c) && c != '_' && c != '.' && c != '-') {
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * The shape of each accepted crypt(3) format, checked without hashing:
+ * method, parameters, salt and a hash of the right length, all in the
+ * crypt base64 alphabet.
+ */
+static bool
+hash_shape_ok(const char *h)
+{
+	const char *p;
+	size_t n, hashlen;
+	int cost;
+
+	if (has_prefix(h, "$y$") || has_prefix(h, "$gy$")) {
+		p = h + (h[1] == 'y' ? 3 : 4);
+		n = b64_span(p);		/* parameters */
+		if (n == 0 || p[n] != '$') {
+			return false;
+		}
+		p += n + 1;
+		n = b64_span(p);		/* salt */
+		if (p[n] != '$') {
+			return false;
+		}
+		p += n + 1;
+		return b64_span(p) == 43 && p[43] == '\0';
+	}
+	if (has_prefix(h, "$7$")) {
+		p = h + 3;
+		n = b64_span(p);		/* N, r, p and the salt */
+		if (n < 11 || p[n] != '$') {
+			return false;
+		}
+		p += n + 1;
+		return b64_span(p) == 43 && p[43] == '\0';
+	}
+	if (has_prefix(h, "$5$") || has_prefix(h, "$6$")) {
+		hashlen = h[1] == '5' ? 43 : 86;
+		p = h + 3;
+		if (has_prefix(p, "rounds=")) {
+			p += 7;
+			n = strspn(p, "0123456789");
+			if (n == 0 || n > 10 || p[n] != '$') {
+				return false;
+			}
+			p += n + 1;
+		}
+		n = b64_span(p);		/* salt */
+		if (n > 16 || p[n] != '$') {
+			return false;
+		}
+		p += n + 1;
+		return b64_span(p) == hashlen && p[hashlen] == '\0';
+	}
+	if (has_prefix(h, "$2b$") || has_prefix(h, "$2y$")) {
+		p = h + 4;
+		if (!is_digit((unsigned char)p[0]) ||
+		    !is_digit((unsigned char)p[1]) || p[2] != '$') {
+			return false;
+		}
+		cost = (p[0] - '0') * 10 + (p[1] - '0');
+		if (cost < 4 || cost > 31) {
+			return false;
+		}
+		p += 3;
+		return b64_span(p) == 53 && p[53] == '\0';
+	}
+	return false;
+}
+
+/* The method and cost part of a hash that passed hash_shape_ok(). */
+static size_t
+hash_params_len(const char *h)
+{
+	const char *p;
+
+	if (has_prefix(h, "$y$") || has_prefix(h, "$gy$")) {
+		p = strchr(h + 1, '$');
+		p = strchr(p + 1, '$');
+		return (size_t)(p - h) + 1;
+	}
+	if (has_prefix(h, "$7$")) {
+		return 3 + 11;
+	}
+	if (has_prefix(h, "$5$") || has_prefix(h, "$6$")) {
+		if (has_prefix(h + 3, "rounds=")) {
+			return (size_t)(strchr(h + 3, '$') - h) + 1;
+		}
+		return 3;
+	}
+	return 7;				/* $2b$NN$ */
+}
+
+/* Returns false with a reason in why when h is not a usable hash. */
+static bool
+check_hash(const char *h, char *why, size_t whylen)
+{
+	char method[16], esc[80];
+	size_t i, n;
+	int rc;
+
+	for (i = 0; i < ARRAY_SIZE(hash_prefixes); i++) {
+		if (has_prefix(h, hash_prefixes[i])) {
+			break;
+		}
+	}
+	if (i == ARRAY_SIZE(hash_prefixes)) {
+		n = strcspn(h + 1, "$") + 2;
+		if (n > strlen(h)) {
+			n = strlen(h);
+		}
+		if (n > sizeof(method) - 1) {
+			n = sizeof(method) - 1;
+		}
+		memcpy(method, h, n);
+		method[n] = '\0';
+		escape_for_msg(method, n, esc, sizeof(esc));
+		seterr(why, whylen, "unsupported password hash '%s' "
+		    "(use yescrypt: mkpasswd -m yescrypt)", esc);
+		return false;
+	}
+	if (!hash_shape_ok(h)) {
+		seterr(why, whylen, "malformed %s password hash",
+		    hash_prefixes[i]);
+		return false;
+	}
+#ifdef CRYPT_SALT_OK
+	rc = crypt_checksalt(h);
+	if (rc != CRYPT_SALT_OK && rc != CRYPT_SALT_METHOD_LEGACY) {
+		seterr(why, whylen, "password hash method %s is not "
+		    "supported by this system's libcrypt", hash_prefixes[i]);
+		return false;
+	}
+#else
+	(void)rc;
+#endif
+	return true;
+}
+
+/*
+ * Split one line (no newline, at most LINE_MAX_LEN bytes) into at most
+ * FIELDS_MAX fields, RFC 4180 style.  Blanks around a field are dropped;
+ * inside quotes everything is kept and "" is a quote.  The fields are
+ * copied, NUL-terminated, into scratch (LINE_MAX_LEN + FIELDS_MAX + 1
+ * bytes).  Returns NULL, or why the line cannot be split.
+ */
+static const char *
+split_fields(const char *line, size_t len, char *scratch, struct field *f,
+    size_t *nfp)
+{
+	size_t i = 0, nf = 0, start, end;
+	char *out = scratch;
+
+	for (;;) {
+		if (nf == FIELDS_MAX) {
+			return "too many fields";
+		}
+		while (i < len && (line[i] == ' ' || line[i] == '\t')) {
+			i++;
+		}
+		f[nf].s = out;
+		if (i < len && line[i] == '"') {
+			for (i++;; i++) {
+				if (i == len) {
+					return "unterminated quote";
+				}
+				if (line[i] == '"') {
+					if (i + 1 < len && line[i + 1] == '"') {
+						*out++ = '"';
+						i++;
+						continue;
+					}
+					i++;
+					break;
+				}
+				*out++ = line[i];
+			}
+			while (i < len && (line[i] == ' ' || line[i] == '\t')) {
+				i++;
+			}
+			if (i < len && line[i] != ',') {
+				return "text after a closing quote "
+				    "(write a quote inside quotes as \"\")";
+			}
+		} else {
+			start = i;
+			while (i < len && line[i] != ',') {
+				i++;
+			}
+			end = i;
+			while (end > start &&
+			    (line[end - 1] == ' ' || line[end - 1] == '\t')) {
+				end--;
+			}
+			memcpy(out, line + start, end - start);
+			out += end - start;
+		}
+		f[nf].len = (size_t)(out - f[nf].s);
+		*out++ = '\0';
+		nf++;
+		if (i == len) {
+			break;
+		}
+		i++;				/* the comma */
+	}
+	*nfp = nf;
+	return NULL;
+}
+
+static bool
+is_header(const struct field *f, size_t nf)
+{
+	return (nf == 2 || nf == 3) && fold_cmp(f[0].s, "username") == 0 &&
+	    fold_cmp(f[1].s, "password") == 0 &&
+	    (nf == 2 || fold_cmp(f[2].s, "role") == 0);
+}
+
+/* Checks one user line; fills u (strings still in scratch) or sets why. */
+static bool
+parse_user(const struct field *f, size_t nf, struct user *u, char *why,
+    size_t whylen)
+{
+	char esc[200];
+
+	memset(u, 0, sizeof(*u));
+	if (f[0].len == 0) {
+		seterr(why, whylen, "missing user name");
+		return false;
+	}
+	if (!userdb_valid_name(f[0].s)) {
+		escape_for_msg(f[0].s, f[0].len, esc, sizeof(esc));
+		seterr(why, whylen, "bad user name '%s' (1 to %d of A-Z a-z "
+		    "0-9 _ . -, not starting with . or -)", esc,
+		    USER_NAME_MAX);
+		return false;
+	}
+	if (nf < 2) {
+		seterr(why, whylen, "missing password");
+		return false;
+	}
+	if (f[1].len == 0) {
+		seterr(why, whylen, "empty password");
+		return false;
+	}
+	if (f[1].len > PASSWORD_MAX) {
+		seterr(why, whylen, "password too long (over %d bytes)",
+		    PASSWORD_MAX);
+		return false;
+	}
+	if (f[1].s[0] == '$') {
+		if (!check_hash(f[1].s, why, whylen)) {
+			return false;
+		}
+	} else {
+		u->plaintext = true;
+	}
+	u->role = ROLE_USER;
+	if (nf == 3 && f[2].len > 0) {
+		if (fold_cmp(f[2].s, "admin") == 0) {
+			u->role = ROLE_ADMIN;
+		} else if (fold_cmp(f[2].s, "user") != 0) {
+			escape_for_msg(f[2].s, f[2].len, esc, sizeof(esc));
+			seterr(why, whylen, "unknown role '%s' (user or admin)",
+			    esc);
+			return false;
+		}
+	}
+	u->name = (char *)f[0].s;
+	u->password = (char *)f[1].s;
+	return true;
+}
+
+static int
+byname_cmp(const void *a, const void *b)
+{
+	const struct user *ua = *(const struct user *const *)a;
+	const struct user *ub = *(const struct user *const *)b;
+	int c = fold_cmp(ua->name, ub->name);
+
+	if (c != 0) {
+		return c;
+	}
+	return ua->line < ub->line ? -1 : ua->line > ub->line;
+}
+
+static int
+params_cmp(const void *a, const void *b)
+{
+	const char *ha = *(const char *const *)a;
+	const char *hb = *(const char *const *)b;
+	size_t la = hash_params_len(ha), lb = hash_params_len(hb);
+	int c = memcmp(ha, hb, la < lb ? la : lb);
+
+	if (c != 0) {
+		return c;
+	}
+	return la < lb ? -1 : la > lb;
+}
+
+/* The hash whose method and cost most users in db share, or NULL. */
+static const char *
+pick_dummy(const struct userdb *db)
+{
+	const char **h, *best = NULL;
+	size_t i, n = 0, run = 0, best_run = 0;
+
+	h = xcalloc(db->n, sizeof(*h));
+	for (i = 0; i < db->n; i++) {
+		if (!db->users[i].plaintext) {
+			h[n++] = db->users[i].password;
+		}
+	}
+	qsort(h, n, sizeof(*h), params_cmp);
+	for (i = 0; i < n; i++) {
+		if (i > 0 && params_cmp(&h[i - 1], &h[i]) == 0) {
+			run++;
+		} else {
+			run = 1;
+		}
+		if (run > best_run) {
+			best_run = run;
+			best = h[i];
+		}
+	}
+	free(h);
+	return best;
+}
+
+/* Sorts db->byname; returns false with a message on a duplicate name. */
+static bool
+index_names(struct userdb *db, const char *name, char *err, size_t errlen)
+{
+	const struct user *dup = NULL, *first = NULL;
+	size_t i, j;
+
+	db->byname = xcalloc(db->n, sizeof(*db->byname));
+	for (i = 0; i < db->n; i++) {
+		db->byname[i] = &db->users[i];
+	}
+	qsort(db->byname, db->n, sizeof(*db->byname), byname_cmp);
+	/* Equal names sort by line: report the earliest repetition. */
+	for (i = 0; i < db->n; i = j) {
+		for (j = i + 1; j < db->n &&
+		    fold_cmp(db->byname[i]->name, db->byname[j]->name) == 0;
+		    j++) {
+			;
+		}
+		if (j > i + 1 &&
+		    (dup == NULL || db->byname[i + 1]->line < dup->line)) {
+			first = db->byname[i];
+			dup = db->byname[i + 1];
+		}
+	}
+	if (dup == NULL) {
+		return true;
+	}
+	if (strcmp(dup->name, first->name) == 0) {
+		seterr(err, errlen, "%s:%u: duplicate user '%s' "
+		    "(first on line %u)", name, dup->line, dup->name,
+		    first->line);
+	} else {
+		seterr(err, errlen, "%s:%u: duplicate user '%s' "
+		    "(first on line %u as '%s'; names must differ in more "
+		    "than case)", name, dup->line, dup->name, first->line,
+		    first->name);
+	}
+	return false;
+}
+
+static void
+warn_plaintext(const struct userdb *db, const char *name)
+{
+	size_t i, count = 0;
+
+	for (i = 0; i < db->n; i++) {
+		if (!db->users[i].plaintext) {
+			continue;
+		}
+		if (count++ < PLAINTEXT_WARN_MAX) {
+			warn("%s:%u: plaintext password; replace it with a "
+			    "hash (mkpasswd -m yescrypt)", name,
+			    db->users[i].line);
+		}
+	}
+	if (count > PLAINTEXT_WARN_MAX) {
+		warn("%s: %zu more plaintext passwords", name,
+		    count - PLAINTEXT_WARN_MAX);
+	}
+}
+
+void
+userdb_free(struct userdb *db)
+{
+	size_t i;
+
+	if (db == NULL) {
+		return;
+	}
+	for (i = 0; i < db->n; i++) {
+		secure_zero(db->users[i].password,
+		    strlen(db->users[i].password));
+		free(db->users[i].password);
+		free(db->users[i].name);
+	}
+	free(db->users);
+	free(db->byname);
+	free(db);
+}
+
+struct userdb *
+userdb_parse(const char *name, const char *data, size_t len, char *err,
+    size_t errlen)
+{
+	struct userdb *db;
+	struct field f[FIELDS_MAX];
+	struct user u;
+	const char *p, *end, *nl, *why;
+	char *scratch, reason[300];
+	size_t ll, nf, cap = 0, i;
+	unsigned line = 0;
+	bool have_header = false, ok = false;
+
+	if (name == NULL) {
+		name = "users file";
+	}
+	if (len > FILE_MAX) {
+		seterr(err, errlen, "%s: file too large (over 16 MiB)", name);
+		return NULL;
+	}
+	db = xcalloc(1, sizeof(*db));
+	scratch = xmalloc(LINE_MAX_LEN + FIELDS_MAX + 1);
+	p = data;
+	end = data + len;
+	if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0) {
+		p += 3;
+	}
+	for (; p < end; p = nl == NULL ? end : nl + 1) {
+		line++;
+		nl = memchr(p, '\n', (size_t)(end - p));
+		ll = nl == NULL ? (size_t)(end - p) : (size_t)(nl - p);
+		if (ll > 0 && p[ll - 1] == '\r') {
+			ll--;
+		}
+		if (ll > LINE_MAX_LEN) {
+			seterr(err, errlen, "%s:%u: line too long (over %d "
+			    "bytes)", name, line, LINE_MAX_LEN);
+			goto out;
+		}
+		if (memchr(p, '\0', ll) != NULL) {
+			seterr(err, errlen, "%s:%u: NUL byte in line", name,
+			    line);
+			goto out;
+		}
+		for (i = 0; i < ll && (p[i] == ' ' || p[i] == '\t'); i++) {
+			;
+		}
+		if (i == ll || p[i] == '#') {
+			continue;
+		}
+		why = split_fields(p, ll, scratch, f, &nf);
+		if (why != NULL) {
+			seterr(err, errlen, "%s:%u: %s", name, line, why);
+			goto out;
+		}
+		if (!have_header) {
+			if (!is_header(f, nf)) {
+				seterr(err, errlen, "%s:%u: expected the "
+				    "header line '" HEADER_TEXT "' first", name,
+				    line);
+				goto out;
+			}
+			have_header = true;
+			continue;
+		}
+		if (!parse_user(f, nf, &u, reason, sizeof(reason))) {
+			seterr(err, errlen, "%s:%u: %s", name, line, reason);
+			goto out;
+		}
+		u.line = line;
+		u.name = xstrdup(u.name);
+		u.password = xstrdup(u.password);
+		if (db->n == cap) {
+			cap = cap == 0 ? 16 : cap * 2;
+			db->users = xrealloc(db->users,
+			    cap * sizeof(*db->users));
+		}
+		db->users[db->n++] = u;
+	}
+	if (!have_header) {
+		seterr(err, errlen, "%s: no header line '" HEADER_TEXT "'",
+		    name);
+		goto out;
+	}
+	if (!index_names(db, name, err, errlen)) {
+		goto out;
+	}
+	db->dummy = pick_dummy(db);
+	warn_plaintext(db, name);
+	ok = true;
+out:
+	secure_zero(scratch, LINE_MAX_LEN + FIELDS_MAX + 1);
+	free(scratch);
+	if (!ok) {
+		userdb_free(db);
+		return NULL;
+	}
+	return db;
+}
+
+/* Like xrealloc, but wipes the old copy: the buffer holds passwords. */
+static char *
+grow_secret(char *old, size_t len, size_t newcap)
+{
+	char *p = xmalloc(newcap);
+
+	memcpy(p, old, len);
+	secure_zero(old, len);
+	free(old);
+	return p;
+}
+
+/*
+ * Read and parse path.  *retry is set when the file changed while it
+ * was read (a writer is busy): nothing is known to be wrong with it
+ * yet, so the caller tries again later instead of reporting it.
+ */
+static struct userdb *
+load_file(const char *path, bool *retry, char *err, size_t errlen)
+{
+	struct userdb *db = NULL;
+	struct stat before, after;
+	char *buf = NULL;
+	size_t len = 0, cap;
+	ssize_t r;
+	int fd;
+
+	*retry = false;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd == -1) {
+		seterr(err, errlen, "%s: %m", path);
+		return NULL;
+	}
+	if (fstat(fd, &before) == -1) {
+		seterr(err, errlen, "%s: fstat: %m", path);
+		goto out;
+	}
+	if (!S_ISREG(before.st_mode)) {
+		seterr(err, errlen, "%s: not a regular file", path);
+		goto out;
+	}
+	if ((before.st_mode & 0026) != 0) {
+		seterr(err, errlen, "%s: mode %04o is too open; chmod 600 %s "
+		    "(or 640)", path, (unsigned)(before.st_mode & 07777), path);
+		goto out;
+	}
+	if (before.st_size > FILE_MAX) {
+		seterr(err, errlen, "%s: file too large (over 16 MiB)", path);
+		goto out;
+	}
+	cap = (size_t)before.st_size + 1;
+	buf = xmalloc(cap);
+	for (;;) {
+		if (len == cap) {
+			if (cap > FILE_MAX) {
+				seterr(err, errlen, "%s: file too large "
+				    "(over 16 MiB)", path);
+				goto out;
+			}
+			buf = grow_secret(buf, len, cap * 2);
+			cap *= 2;
+		}
+		r = read(fd, buf + len, cap - len);
+		if (r == -1 && errno == EINTR) {
+			continue;
+		}
+		if (r == -1) {
+			seterr(err, errlen, "%s: read: %m", path);
+			goto out;
+		}
+		if (r == 0) {
+			break;
+		}
+		len += (size_t)r;
+	}
+	if (fstat(fd, &after) == -1) {
+		seterr(err, errlen, "%s: fstat: %m", path);
+		goto out;
+	}
+	if (after.st_size != before.st_size ||
+	    after.st_mtim.tv_sec != before.st_mtim.tv_sec ||
+	    after.st_mtim.tv_nsec != before.st_mtim.tv_nsec ||
+	    (off_t)len != before.st_size) {
+		seterr(err, errlen, "%s: changed while being read", path);
+		*retry = true;
+		goto out;
+	}
+	db = userdb_parse(path, buf, len, err, errlen);
+out:
+	if (buf != NULL) {
+		secure_zero(buf, len);
+		free(buf);
+	}
+	if (close(fd) == -1) {
+		warn("%s: close: %m", path);
+	}
+	return db;
+}
+
+struct userdb *
+userdb_load(const char *path, char *err, size_t errlen)
+{
+	bool retry;
+
+	return load_file(path, &retry, err, errlen);
+}
+
+size_t
+userdb_count(const struct userdb *db)
+{
+	return db == NULL ? 0 : db->n;
+}
+
+const struct user *
+userdb_get(const struct userdb *db, size_t i)
+{
+	if (db == NULL || i >= db->n) {
+		return NULL;
+	}
+	return &db->users[i];
+}
+
+static int
+find_cmp(const void *key, const void *elem)
+{
+	const struct user *u = *(const struct user *const *)elem;
+
+	return fold_cmp(key, u->name);
+}
+
+const struct user *
+userdb_find(const struct userdb *db, const char *name)
+{
+	const struct user *const *up;
+
+	if (db == NULL || name == NULL || db->n == 0) {
+		return NULL;
+	}
+	up = bsearch(name, db->byname, db->n, sizeof(*db->byname), find_cmp);
+	if (up == NULL || strcmp((*up)->name, name) != 0) {
+		return NULL;
+	}
+	return *up;
+}
+
+/*
+ * The live table.  live.lock guards live and every table's refs; the
+ * tables themselves never change once built, so lookups and password
+ * checks run without it.  The lock cannot fail unless the program is
+ * already broken.
+ */
+static void
+live_lock(void)
+{
+	int e = pthread_mutex_lock(&live.lock);
+
+	if (e != 0) {
+		errno = e;
+		error("pthread_mutex_lock: %m");
+		abort();
+	}
+}
+
+static void
+live_unlock(void)
+{
+	int e = pthread_mutex_unlock(&live.lock);
+
+	if (e != 0) {
+		errno = e;
+		error("pthread_mutex_unlock: %m");
+		abort();
+	}
+}
+
+static bool
+same_version(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	    a->st_size == b->st_size &&
+	    a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	    a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	    a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	    a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* Drops one reference; returns db when it must be freed (unlocked). */
+static struct userdb *
+unref_locked(struct userdb *db)
+{
+	if (--db->refs == 0) {
+		return db;
+	}
+	return NULL;
+}
+
+/*
+ * Re-read live.path; st is its status from just before, so a change
+ * racing with the read only causes one more read later.  On success the
+ * new table replaces the old one and *old gets the table to free (if
+ * any) once the lock is dropped.  A bad version is remembered so that
+ * it is not parsed, and logged, again.  Returns 0, -1 on a bad file, or
+ * 1 when the file changed during the read (try again later).
+ */
+static int
+reload_locked(const struct stat *st, struct userdb **old, char *err,
+    size_t errlen)
+{
+	struct userdb *db;
+	bool retry;
+
+	*old = NULL;
+	db = load_file(live.path, &retry, err, errlen);
+	if (db == NULL) {
+		if (retry) {
+			return 1;
+		}
+		live.bad = *st;
+		live.have_bad = true;
+		return -1;
+	}
+	db->refs = 1;
+	if (live.cur != NULL) {
+		*old = unref_locked(live.cur);
+	}
+	live.cur = db;
+	live.st = *st;
+	live.have_bad = false;
+	info("%s: loaded %zu users", live.path, db->n);
+	return 0;
+}
+
+/* Stat and re-read now, waiting a little while a writer is busy. */
+static int
+reload_now(struct userdb **old, char *err, size_t errlen)
+{
+	const struct timespec pause = { 0, 50 * 1000 * 1000 };
+	struct stat st;
+	int rc = 1, tries;
+
+	for (tries = 0; rc == 1 && tries < 3; tries++) {
+		if (tries > 0) {
+			(void)nanosleep(&pause, NULL);	/* EINTR: go on */
+		}
+		if (stat(live.path, &st) == -1) {
+			seterr(err, errlen, "%s: %m", live.path);
+			return -1;
+		}
+		rc = reload_locked(&st, old, err, errlen);
+	}
+	return rc == 0 ? 0 : -1;
+}
+
+static void
+auth_setup(void)
+{
+	char setting[CRYPT_GENSALT_OUTPUT_SIZE], pw[65];
+	unsigned char rnd[32];
+	struct crypt_data *cd;
+	const char *h;
+	long ncpu;
+	size_t i;
+
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	if (ncpu < 1) {
+		ncpu = 1;
+	}
+	if (ncpu > 1024) {
+		ncpu = 1024;
+	}
+	if (sem_init(&hash_sem, 0, (unsigned)ncpu) == 0) {
+		hash_sem_ok = true;
+	} else {
+		error("sem_init: %m; password checks are not bounded");
+	}
+
+	if (crypt_gensalt_rn("$y$", 0, NULL, 0, setting,
+	    sizeof(setting)) == NULL || setting[0] == '*') {
+		error("crypt_gensalt_rn: %m; using a fixed dummy salt");
+		snprintf(setting, sizeof(setting), "%s", FALLBACK_SETTING);
+	}
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+		/* Only the cost matters: the result is never accepted. */
+		error("RAND_bytes failed; dummy password is not random");
+		memset(rnd, 0x5a, sizeof(rnd));
+	}
+	for (i = 0; i < sizeof(rnd); i++) {
+		snprintf(pw + 2 * i, 3, "%02x", rnd[i]);
+	}
+	cd = xcalloc(1, sizeof(*cd));
+	h = crypt_r(pw, setting, cd);
+	if (h == NULL || h[0] == '*') {
+		error("crypt_r failed making the dummy hash");
+		h = setting;	/* a bare setting costs the same to check */
+	}
+	snprintf(dummy_hash, sizeof(dummy_hash), "%s", h);
+	secure_zero(cd, sizeof(*cd));
+	free(cd);
+	secure_zero(rnd, sizeof(rnd));
+	secure_zero(pw, sizeof(pw));
+}
+
+static void
+auth_setup_once(void)
+{
+	int e = pthread_once(&auth_once, auth_setup);
+
+	if (e != 0) {
+		errno = e;
+		error("pthread_once: %m");
+		abort();
+	}
+}
+
+/* Waits for one of the ncpu hashing slots; false: run unbounded. */
+static bool
+hash_slot_get(void)
+{
+	if (!hash_sem_ok) {
+		return false;
+	}
+	while (sem_wait(&hash_sem) == -1) {
+		if (errno != EINTR) {
+			error("sem_wait: %m");
+			return false;
+		}
+	}
+	return true;
+}
+
+static void
+hash_slot_put(bool held)
+{
+	if (held && sem_post(&hash_sem) == -1) {
+		error("sem_post: %m");
+	}
+}
+
+/* Hashes pw with hash's setting; true when the result equals hash. */
+static bool
+crypt_check(const char *pw, const char *hash)
+{
+	struct crypt_data *cd;
+	const char *out;
+	size_t hlen = strlen(hash);
+	bool held, ok = false;
+
+	cd = xcalloc(1, sizeof(*cd));
+	held = hash_slot_get();
+	out = crypt_r(pw, hash, cd);
+	hash_slot_put(held);
+	if (out == NULL || out[0] == '*') {
+		error("crypt_r failed for a %.*s hash",
+		    (int)strcspn(hash + 1, "$") + 2, hash);
+	} else if (strlen(out) == hlen &&
+	    CRYPTO_memcmp(out, hash, hlen) == 0) {
+		ok = true;
+	}
+	secure_zero(cd, sizeof(*cd));
+	free(cd);
+	return ok;
+}
+
+/*
+ * Legacy plaintext: compare digests, so that the time taken does not
+ * depend on where the two strings first differ.
+ */
+static bool
+plain_equal(const char *pw, size_t pwlen, const char *stored)
+{
+	unsigned char a[EVP_MAX_MD_SIZE], b[EVP_MAX_MD_SIZE];
+	unsigned int alen = 0, blen = 0;
+	bool ok = false;
+
+	if (EVP_Digest(pw, pwlen, a, &alen, EVP_sha256(), NULL) != 1 ||
+	    EVP_Digest(stored, strlen(stored), b, &blen, EVP_sha256(),
+	    NULL) != 1) {
+		error("EVP_Digest(sha256) failed");
+	} else {
+		ok = alen == blen && CRYPTO_memcmp(a, b, alen) == 0;
+	}
+	secure_zero(a, sizeof(a));
+	secure_zero(b, sizeof(b));
+	return ok;
+}
+
+bool
+userdb_authenticate(const struct userdb *db, const char *name,
+    const char *password, size_t passlen, enum user_role *role)
+{
+	const struct user *u = NULL;
+	const char *dummy;
+	char *pw;
+	size_t n, cut;
+	bool input_ok, ok = false;
+
+	auth_setup_once();
+	input_ok = db != NULL && userdb_valid_name(name) &&
+	    password != NULL && passlen > 0 && passlen <= PASSWORD_MAX &&
+	    memchr(password, '\0', passlen) == NULL;
+	if (input_ok) {
+		u = userdb_find(db, name);
+	}
+	/* Over-long input is cut, not skipped: it must cost a full check. */
+	n = password == NULL ? 0 : passlen > PASSWORD_MAX ? PASSWORD_MAX :
+	    passlen;
+	pw = xmalloc(n + 1);
+	if (n > 0) {
+		memcpy(pw, password, n);
+	}
+	pw[n] = '\0';
+	/*
+	 * libcrypt refuses, at once, a passphrase of CRYPT_MAX_PASSPHRASE_SIZE
+	 * bytes or more: hash a cut copy so the time stays the same.  Such a
+	 * password can never match a hash, only a plaintext entry.
+	 */
+	cut = n < CRYPT_MAX_PASSPHRASE_SIZE ? n : CRYPT_MAX_PASSPHRASE_SIZE - 1;
+	if (u != NULL && !u->plaintext) {
+		pw[cut] = '\0';
+		ok = crypt_check(pw, u->password) && cut == n;
+	} else {
+		dummy = db != NULL && db->dummy != NULL ? db->dummy :
+		    dummy_hash;
+		if (u != NULL) {
+			ok = plain_equal(pw, n, u->password);
+		}
+		pw[cut] = '\0';
+		(void)crypt_check(pw, dummy);
+	}
+	secure_zero(pw, n + 1);
+	free(pw);
+	if (ok && role != NULL) {
+		*role = u->role;
+	}
+	return ok;
+}
+
+int
+userdb_init(const char *path, char *err, size_t errlen)
+{
+	struct userdb *old = NULL;
+	int rc = -1;
+
+	auth_setup_once();
+	live_lock();
+	if (live.path != NULL) {
+		seterr(err, errlen, "%s: users table already initialized",
+		    path);
+	} else {
+		live.path = xstrdup(path);
+		live.have_bad = false;
+		live.stat_failed = false;
+		rc = reload_now(&old, err, errlen);
+		if (rc == -1) {
+			free(live.path);
+			live.path = NULL;
+		}
+	}
+	live_unlock();
+	userdb_free(old);
+	return rc;
+}
+
+struct userdb *
+userdb_acquire(void)
+{
+	struct userdb *db, *old = NULL;
+	struct stat st;
+	char err[512];
+
+	live_lock();
+	if (live.cur == NULL) {
+		live_unlock();
+		return NULL;
+	}
+	if (stat(live.path, &st) == -1) {
+		if (!live.stat_failed) {
+			error("%s: %m; keeping the users already loaded",
+			    live.path);
+			live.stat_failed = true;
+		}
+	} else {
+		live.stat_failed = false;
+		if (!same_version(&st, &live.st) &&
+		    !(live.have_bad && same_version(&st, &live.bad)) &&
+		    reload_locked(&st, &old, err, sizeof(err)) == -1) {
+			error("%s; keeping the users already loaded", err);
+		}
+	}
+	db = live.cur;
+	db->refs++;
+	live_unlock();
+	userdb_free(old);
+	return db;
+}
+
+void
+userdb_release(struct userdb *db)
+{
+	struct userdb *dead;
+
+	if (db == NULL) {
+		return;
+	}
+	live_lock();
+	dead = unref_locked(db);
+	live_unlock();
+	userdb_free(dead);
+}
+
+int
+userdb_reload(char *err, size_t errlen)
+{
+	struct userdb *old = NULL;
+	int rc = -1;
+
+	live_lock();
+	if (live.path == NULL) {
+		seterr(err, errlen, "the users table is not initialized");
+	} else {
+		rc = reload_now(&old, err, errlen);
+	}
+	live_unlock();
+	userdb_free(old);
+	return rc;
+}
+
+void
+userdb_shutdown(void)
+{
+	struct userdb *old = NULL;
+
+	live_lock();
+	if (live.cur != NULL) {
+		old = unref_locked(live.cur);
+		live.cur = NULL;
+	}
+	free(live.path);
+	live.path = NULL;
+	live.have_bad = false;
+	live.stat_failed = false;
+	live_unlock();
+	userdb_free(old);
+}

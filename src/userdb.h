@@ -1,0 +1,74 @@
+/*
+ * The users file (UserRecords.csv): parsing, password verification and
+ * re-reading when the file changes.  A table is an immutable snapshot;
+ * a login holds a reference to the one it started with, so every login
+ * sees the old table or the new one, never half of each.
+ */
+#ifndef USERDB_H
+#define USERDB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum user_role {
+	ROLE_USER = 0,
+	ROLE_ADMIN = 1,
+};
+
+struct user {
+	char *name;
+	char *password;	/* crypt(3) hash, or legacy plaintext */
+	bool plaintext;	/* password is a legacy plaintext password */
+	enum user_role role;
+	unsigned line;	/* line number in the file */
+};
+
+struct userdb;
+
+#define USER_NAME_MAX 32
+#define PASSWORD_MAX 1024
+
+/*
+ * Parse a users file.  On error returns NULL and writes
+ * "FILE:LINE: reason" (or "FILE: reason") to err.  Legacy plaintext
+ * passwords are accepted, with a warning in server.log naming the line.
+ */
+struct userdb *userdb_load(const char *path, char *err, size_t errlen);
+/* Parse from memory; name is used in messages. */
+struct userdb *userdb_parse(const char *name, const char *data, size_t len,
+    char *err, size_t errlen);
+/* Frees a table from userdb_load/userdb_parse; never an acquired one. */
+void userdb_free(struct userdb *db);
+
+size_t userdb_count(const struct userdb *db);
+const struct user *userdb_get(const struct userdb *db, size_t i);
+const struct user *userdb_find(const struct userdb *db, const char *name);
+
+/* A well-formed user name: 1..32 of [A-Za-z0-9_.-], not starting with '-' or '.'. */
+bool userdb_valid_name(const char *name);
+
+/*
+ * The live table.  userdb_init loads path (returns -1 with err set on a
+ * bad file).  userdb_acquire re-reads the file first if it changed
+ * (mtime, size, inode); a bad new file is logged and the old table stays
+ * in force.  Release every acquired reference.  userdb_acquire returns
+ * NULL only before userdb_init or after userdb_shutdown.
+ */
+int userdb_init(const char *path, char *err, size_t errlen);
+struct userdb *userdb_acquire(void);
+void userdb_release(struct userdb *db);
+/* Re-read now; returns -1 with err set (old table kept) on a bad file. */
+int userdb_reload(char *err, size_t errlen);
+void userdb_shutdown(void);
+
+/*
+ * Check a password.  Takes the same time for an unknown user (a dummy
+ * hash of the same method is checked) and never leaks which part failed.
+ * On success returns true and copies the role to *role.  libcrypt
+ * hashes at most 511 bytes, so a longer password only ever matches a
+ * legacy plaintext entry.
+ */
+bool userdb_authenticate(const struct userdb *db, const char *name,
+    const char *password, size_t passlen, enum user_role *role);
+
+#endif

@@ -1,0 +1,216 @@
+/*
+ * Allocation that never returns NULL, a growable buffer, time stamps and
+ * fd flags.  Nothing here knows about sessions or users.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+
+static void
+oom(void)
+{
+	static const char m[] = "out of memory\n";
+
+	(void)!write(STDERR_FILENO, m, sizeof(m) - 1);
+	abort();
+}
+
+void *
+xmalloc(size_t n)
+{
+	void *p = malloc(n == 0 ? 1 : n);
+
+	if (p == NULL) {
+		oom();
+	}
+	return p;
+}
+
+void *
+xcalloc(size_t nmemb, size_t size)
+{
+	void *p = calloc(nmemb == 0 ? 1 : nmemb, size == 0 ? 1 : size);
+
+	if (p == NULL) {
+		oom();
+	}
+	return p;
+}
+
+void *
+xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n == 0 ? 1 : n);
+
+	if (q == NULL) {
+		oom();
+	}
+	return q;
+}
+
+char *
+xstrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (p == NULL) {
+		oom();
+	}
+	return p;
+}
+
+char *
+xstrndup(const char *s, size_t n)
+{
+	char *p = strndup(s, n);
+
+	if (p == NULL) {
+		oom();
+	}
+	return p;
+}
+
+char *
+xvasprintf(const char *fmt, va_list ap)
+{
+	char *s = NULL;
+
+	if (vasprintf(&s, fmt, ap) < 0) {
+		oom();
+	}
+	return s;
+}
+
+char *
+xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	s = xvasprintf(fmt, ap);
+	va_end(ap);
+	return s;
+}
+
+static void
+buf_reserve(struct buf *b, size_t extra)
+{
+	size_t need = b->len + extra + 1;
+
+	if (need <= b->cap) {
+		return;
+	}
+	if (b->cap == 0) {
+		b->cap = 64;
+	}
+	while (b->cap < need) {
+		b->cap *= 2;
+	}
+	b->data = xrealloc(b->data, b->cap);
+}
+
+void
+buf_append(struct buf *b, const void *p, size_t n)
+{
+	buf_reserve(b, n);
+	if (n > 0) {
+		memcpy(b->data + b->len, p, n);
+	}
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+void
+buf_appendf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		return;
+	}
+	buf_reserve(b, (size_t)n);
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+void
+buf_free(struct buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+void
+time_iso8601(char *out, size_t outlen)
+{
+	struct timespec ts;
+	struct tm tm;
+	char tmp[32];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(tmp, sizeof(tmp), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, outlen, "%s.%03ldZ", tmp, ts.tv_nsec / 1000000);
+}
+
+int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+secure_zero(void *p, size_t n)
+{
+#ifdef HAVE_EXPLICIT_BZERO
+	explicit_bzero(p, n);
+#else
+	volatile unsigned char *v = p;
+
+	while (n-- > 0) {
+		*v++ = 0;
+	}
+#endif
+}
+
+int
+set_nonblock(int fd, bool on)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0) {
+		return -1;
+	}
+	fl = on ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK);
+	return fcntl(fd, F_SETFL, fl);
+}
+
+int
+set_cloexec(int fd)
+{
+	int fl = fcntl(fd, F_GETFD);
+
+	if (fl < 0) {
+		return -1;
+	}
+	return fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
+}

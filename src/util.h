@@ -1,0 +1,45 @@
+/*
+ * Small helpers shared by every program: allocation that never returns
+ * NULL, time stamps, string helpers and fd utilities.
+ */
+#ifndef UTIL_H
+#define UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t nmemb, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *xvasprintf(const char *fmt, va_list ap);
+
+/* Growable byte buffer; data is always NUL-terminated. */
+struct buf {
+	char *data;
+	size_t len;
+	size_t cap;
+};
+void buf_append(struct buf *b, const void *p, size_t n);
+void buf_appendf(struct buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void buf_free(struct buf *b);
+
+/* UTC ISO-8601 with milliseconds, e.g. 2026-11-24T02:00:00.123Z. */
+void time_iso8601(char *out, size_t outlen);
+/* Monotonic clock in milliseconds. */
+int64_t now_ms(void);
+
+/* Wipe a secret so the compiler cannot elide it. */
+void secure_zero(void *p, size_t n);
+
+int set_nonblock(int fd, bool on);
+int set_cloexec(int fd);
+
+#endif
