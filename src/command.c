@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chat.h"
 #include "command.h"
 #include "conf.h"
 #include "log.h"
@@ -18,12 +19,14 @@
 #include "render.h"
 #include "router.h"
 #include "session.h"
+#include "store.h"
 #include "util.h"
 
 static int cmd_help(struct cmd_ctx *, int, char **);
 static int cmd_msg(struct cmd_ctx *, int, char **);
 static int cmd_who(struct cmd_ctx *, int, char **);
 static int cmd_logout(struct cmd_ctx *, int, char **);
+static int cmd_history(struct cmd_ctx *, int, char **);
 
 static const struct command commands[] = {
 	{ "help", "[command]", "list the commands, or show how to use one",
@@ -31,6 +34,9 @@ static const struct command commands[] = {
 	{ "msg", "<user> <text>", "send a private message to a user",
 	    2, 2, CMD_REST, cmd_msg },
 	{ "who", "", "list the users who are online", 0, 0, 0, cmd_who },
+	{ "history", "[user] [count]",
+	    "show your recent messages, with one user or with everyone",
+	    0, 2, 0, cmd_history },
 	{ "logout", "", "end the session (Ctrl-D does the same)", 0, 0, 0,
 	    cmd_logout },
 };
@@ -231,44 +237,137 @@ cmd_help(struct cmd_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
+static bool
+user_exists(const char *name)
+{
+	struct userdb *db = userdb_acquire();
+	bool exists = db != NULL && userdb_find(db, name) != NULL;
+
+	userdb_release(db);
+	return exists;
+}
+
+static void
+no_such_user(struct cmd_ctx *ctx, const char *name)
+{
+	char *safe = render_text(name, strlen(name));
+
+	ctx_errorf(ctx, ERR_NO_SUCH_USER, safe);
+	free(safe);
+}
+
 static int
 cmd_msg(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	const char *to = argv[1];
-	struct userdb *db;
-	bool exists;
-	char *body, *text;
-	int n;
+	const char *to = argv[1], *body = argv[2];
+	size_t len = strlen(body);
+	struct store_message m;
+	enum store_result r;
+	char err[256], id[24], lenstr[24], *text;
+	int64_t msg_id = 0;
+	int online;
 
-	if (argv[2][0] == '\0') {
+	if (len == 0) {
 		ctx_errorf(ctx, ERR_EMPTY_MESSAGE);
 		return 1;
 	}
-	db = userdb_acquire();
-	exists = db != NULL && userdb_find(db, to) != NULL;
-	userdb_release(db);
-	if (!exists) {
-		char *name = render_text(to, strlen(to));
+	if (!user_exists(to)) {
+		no_such_user(ctx, to);
+		return 1;
+	}
+	/* Stored first: nobody hears of a message that is not on disk. */
+	r = store_append(ctx->user, to, body, len, &msg_id, err, sizeof(err));
+	if (r == STORE_FULL_QUEUE) {
+		ctx_errorf(ctx, ERR_QUEUE_FULL, to, options.max_queued);
+		return 1;
+	}
+	if (r != STORE_OK) {
+		ctx_errorf(ctx, ERR_NOT_SENT, err);
+		return 1;
+	}
+	memset(&m, 0, sizeof(m));
+	m.id = msg_id;
+	snprintf(m.sender, sizeof(m.sender), "%s", ctx->user);
+	snprintf(m.recipient, sizeof(m.recipient), "%s", to);
+	m.body = (char *)body;
+	m.body_len = len;
+	online = router_deliver(&m);
+	snprintf(id, sizeof(id), "%lld", (long long)msg_id);
+	snprintf(lenstr, sizeof(lenstr), "%zu", len);
+	event_log("MSG", "id", id, "from", ctx->user, "to", to, "len", lenstr,
+	    "text", body, (char *)NULL);
+	text = chat_format_sent(to, body, len);
+	if (online > 0) {
+		ctx_printf(ctx, "%s", text);
+	} else {
+		char *b = render_text(body, len);
 
-		ctx_errorf(ctx, ERR_NO_SUCH_USER, name);
-		free(name);
+		ctx_printf(ctx, MSG_QUEUED "\n" MSG_OFFLINE, to, b, to);
+		free(b);
+	}
+	free(text);
+	return 0;
+}
+
+static bool
+is_count(const char *s)
+{
+	if (*s == '\0') {
+		return false;
+	}
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9') {
+			return false;
+		}
+	}
+	return true;
+}
+
+static int
+cmd_history(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	const char *peer = NULL;
+	long count = HISTORY_DEFAULT;
+	struct store_message *msgs = NULL;
+	struct buf b = { 0 };
+	int n;
+
+	for (int i = 1; i < argc; i++) {
+		if (is_count(argv[i]) && i == argc - 1) {
+			count = strtol(argv[i], NULL, 10);
+			if (count < 1 || count > HISTORY_MAX) {
+				ctx_errorf(ctx, ERR_HISTORY_COUNT, HISTORY_MAX);
+				return 1;
+			}
+		} else if (peer == NULL && i == 1) {
+			peer = argv[i];
+		} else {
+			ctx_errorf(ctx, ERR_USAGE, "history [user] [count]");
+			return 1;
+		}
+	}
+	if (peer != NULL && !user_exists(peer)) {
+		no_such_user(ctx, peer);
 		return 1;
 	}
-	body = render_text(argv[2], strlen(argv[2]));
-	text = xasprintf(MSG_RECEIVED, ctx->user, body);
-	n = router_deliver(to, REC_TEXT, text, strlen(text));
-	free(text);
+	n = store_history(ctx->user, peer, (size_t)count, &msgs);
+	if (n < 0) {
+		ctx_errorf(ctx, ERR_STORE_READ);
+		return 1;
+	}
 	if (n == 0) {
-		ctx_errorf(ctx, ERR_NOT_ONLINE, to);
-		free(body);
-		return 1;
+		ctx_printf(ctx, MSG_HISTORY_EMPTY);
+		return 0;
 	}
-	event_log("MSG", "from", ctx->user, "to", to, "len",
-	    (text = xasprintf("%zu", strlen(argv[2]))), "text", argv[2],
-	    (char *)NULL);
-	free(text);
-	ctx_printf(ctx, MSG_SENT, to, body);
-	free(body);
+	for (int i = 0; i < n; i++) {
+		char *line = chat_format_history(&msgs[i], ctx->user);
+
+		buf_appendf(&b, "%s%s", i > 0 ? "\n" : "", line);
+		free(line);
+	}
+	store_messages_free(msgs, n);
+	ctx_printf(ctx, "%s", b.data);
+	buf_free(&b);
 	return 0;
 }
 

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +22,7 @@ struct options options;
 enum conf_type {
 	CONF_STRING,
 	CONF_INT,
-	CONF_LEVEL,
+	CONF_CHOICE,	/* one of the words in choices */
 };
 
 struct keyword {
@@ -30,6 +31,7 @@ struct keyword {
 	size_t offset;
 	const char *def;
 	long min, max;
+	const char *choices;	/* CONF_CHOICE: "a b c" */
 };
 
 #define OPT(f) offsetof(struct options, f)
@@ -42,14 +44,36 @@ static const struct keyword keywords[] = {
 	    LOCALSTATEDIR "/lib/sshchatd", 0, 0 },
 	{ "HostKey", CONF_STRING, OPT(host_key), "", 0, 0 },
 	{ "ShellPath", CONF_STRING, OPT(shell_path), "", 0, 0 },
-	{ "LogLevel", CONF_LEVEL, OPT(log_level), "info", 0, 0 },
+	{ "LogLevel", CONF_CHOICE, OPT(log_level), "info", 0, 0,
+	    "error warn info debug" },
 	{ "KexTimeout", CONF_INT, OPT(kex_timeout), "10", 1, 3600 },
 	{ "LoginGraceTime", CONF_INT, OPT(login_grace_time), "60", 1, 3600 },
 	{ "MaxAuthTries", CONF_INT, OPT(max_auth_tries), "3", 1, 100 },
 	{ "MaxLineLength", CONF_INT, OPT(max_line_length), "4096", 64, 60000 },
 	{ "MailboxSize", CONF_INT, OPT(mailbox_size), "256", 8, 1000000 },
 	{ "ShutdownGraceTime", CONF_INT, OPT(shutdown_grace), "3", 0, 600 },
+	{ "StoreSync", CONF_CHOICE, OPT(store_sync), "full", 0, 0,
+	    "full normal" },
+	{ "MaxQueuedMessages", CONF_INT, OPT(max_queued), "1000", 0, 10000000 },
+	{ "MessageRetentionDays", CONF_INT, OPT(retention_days), "0", 0,
+	    36500 },
 };
+
+/* Is word one of the blank-separated words in list? */
+static bool
+one_of(const char *word, const char *list)
+{
+	size_t n = strlen(word);
+	const char *p = list;
+
+	while (n > 0 && (p = strstr(p, word)) != NULL) {
+		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0')) {
+			return true;
+		}
+		p += n;
+	}
+	return false;
+}
 
 static const struct keyword *
 find_keyword(const char *name)
@@ -75,12 +99,10 @@ set_value(const struct keyword *k, const char *value, char *err,
 		free(*(char **)field);
 		*(char **)field = xstrdup(value);
 		return 0;
-	case CONF_LEVEL:
-		if (strcmp(value, "error") != 0 && strcmp(value, "warn") != 0 &&
-		    strcmp(value, "info") != 0 && strcmp(value, "debug") != 0) {
-			snprintf(err, errlen,
-			    "%s: '%s' is not one of error, warn, info, debug",
-			    k->name, value);
+	case CONF_CHOICE:
+		if (!one_of(value, k->choices)) {
+			snprintf(err, errlen, "%s: '%s' is not one of: %s",
+			    k->name, value, k->choices);
 			return -1;
 		}
 		free(*(char **)field);

@@ -23,6 +23,9 @@ struct options {
 	int max_line_length;	/* bytes */
 	int mailbox_size;	/* records queued per session */
 	int shutdown_grace;	/* seconds */
+	char *store_sync;	/* full or normal */
+	int max_queued;		/* undelivered messages per recipient */
+	int retention_days;	/* 0: keep delivered messages forever */
 };
 
 extern struct options options;

@@ -136,6 +136,7 @@ listener_main(void *arg)
 {
 	struct pollfd pfd[2];
 
+	log_ssh_thread_init(0);
 	pfd[0].fd = ssh_bind_get_fd(sshbind);
 	pfd[0].events = POLLIN;
 	pfd[1].fd = stop_fd;

@@ -1,6 +1,9 @@
 /*
  * Mailbox queue and thread.  The thread is the only writer of records to
  * the shell socket after the session starts; it never touches libssh.
+ * When a chat message does not fit, the mailbox switches to backlog mode:
+ * live messages are left in the store and the thread reads them back in
+ * id order whenever the queue is empty.
  */
 #include "config.h"
 
@@ -8,16 +11,19 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "chat.h"
 #include "log.h"
 #include "mailbox.h"
 #include "record.h"
+#include "store.h"
 #include "util.h"
 
 struct item {
 	struct item *next;
 	int type;
-	bool is_message;
+	int64_t msg_id;
 	size_t len;
 	char data[];
 };
@@ -28,12 +34,15 @@ struct mailbox {
 	struct item *head, *tail;
 	size_t count, messages, cap;
 	bool closed, started, failed;
+	bool backlog;		/* messages wait in the store */
+	int64_t cursor;		/* highest message id taken from the store */
 	int fd;
+	char *user;
 	pthread_t thread;
 };
 
 struct mailbox *
-mailbox_new(int fd, size_t cap)
+mailbox_new(int fd, const char *user, size_t cap)
 {
 	struct mailbox *mb = xcalloc(1, sizeof(*mb));
 
@@ -41,7 +50,71 @@ mailbox_new(int fd, size_t cap)
 	pthread_cond_init(&mb->cond, NULL);
 	mb->fd = fd;
 	mb->cap = cap;
+	mb->user = xstrdup(user);
 	return mb;
+}
+
+/* Append an item; the lock is held. */
+static void
+enqueue(struct mailbox *mb, int type, const char *data, size_t len,
+    int64_t msg_id)
+{
+	struct item *it = xmalloc(sizeof(*it) + len);
+
+	it->next = NULL;
+	it->type = type;
+	it->msg_id = msg_id;
+	it->len = len;
+	memcpy(it->data, data, len);
+	if (mb->tail != NULL) {
+		mb->tail->next = it;
+	} else {
+		mb->head = it;
+	}
+	mb->tail = it;
+	mb->count++;
+	if (msg_id > 0) {
+		mb->messages++;
+	}
+}
+
+/*
+ * Move stored messages into the queue while there is room; the lock is
+ * held and is dropped around the store query.  Returns the number of
+ * undelivered messages found.
+ */
+static int64_t
+refill(struct mailbox *mb)
+{
+	struct store_message *msgs = NULL;
+	size_t room = mb->cap > mb->messages ? mb->cap - mb->messages : 0;
+	int64_t after = mb->cursor;
+	int n;
+
+	if (room == 0) {
+		return 0;
+	}
+	pthread_mutex_unlock(&mb->lock);
+	n = store_undelivered(mb->user, after, room, &msgs);
+	pthread_mutex_lock(&mb->lock);
+	if (n < 0) {
+		/* Try again when the queue next drains. */
+		return 0;
+	}
+	for (int i = 0; i < n; i++) {
+		char *text = chat_format_message(&msgs[i], true);
+
+		if (msgs[i].id > mb->cursor) {
+			mb->cursor = msgs[i].id;
+			enqueue(mb, REC_TEXT, text, strlen(text), msgs[i].id);
+		}
+		free(text);
+	}
+	if ((size_t)n < room) {
+		mb->backlog = false;
+	}
+	store_messages_free(msgs, n);
+	return n;
 }
 
 static void *
@@ -53,11 +126,26 @@ mailbox_main(void *arg)
 	for (;;) {
 		struct item *it;
 
-		while (mb->head == NULL && !mb->closed) {
+		if (mb->head == NULL && mb->backlog && !mb->closed &&
+		    !mb->failed) {
+			refill(mb);
+			if (mb->head == NULL && mb->backlog) {
+				/* The store failed: try again in a while. */
+				struct timespec ts;
+
+				clock_gettime(CLOCK_REALTIME, &ts);
+				ts.tv_sec += 1;
+				pthread_cond_timedwait(&mb->cond, &mb->lock, &ts);
+			}
+		}
+		while (mb->head == NULL && !mb->closed && !mb->backlog) {
 			pthread_cond_wait(&mb->cond, &mb->lock);
 		}
 		if (mb->head == NULL) {
-			break;
+			if (mb->closed || mb->failed) {
+				break;
+			}
+			continue;
 		}
 		it = mb->head;
 		mb->head = it->next;
@@ -65,15 +153,19 @@ mailbox_main(void *arg)
 			mb->tail = NULL;
 		}
 		mb->count--;
-		if (it->is_message) {
+		if (it->msg_id > 0) {
 			mb->messages--;
 		}
 		pthread_mutex_unlock(&mb->lock);
-		if (!mb->failed && record_send(mb->fd, it->type, it->data,
-		    it->len) < 0) {
-			/* The shell is gone; the session thread notices. */
-			mb->failed = true;
-			debug("write to shell: %s", strerror(errno));
+		if (!mb->failed) {
+			if (record_send(mb->fd, it->type, it->data,
+			    it->len) < 0) {
+				/* The shell is gone; the session thread notices. */
+				mb->failed = true;
+				debug("write to shell: %s", strerror(errno));
+			} else if (it->msg_id > 0) {
+				store_mark_delivered(it->msg_id);
+			}
 		}
 		free(it);
 		pthread_mutex_lock(&mb->lock);
@@ -102,38 +194,49 @@ mailbox_start(struct mailbox *mb)
 
 bool
 mailbox_push(struct mailbox *mb, int type, const char *data, size_t len,
-    bool is_message)
+    int64_t msg_id)
 {
-	struct item *it;
-
 	if (len + 1 > RECORD_MAX) {
 		len = RECORD_MAX - 1;
 	}
 	pthread_mutex_lock(&mb->lock);
-	if (mb->closed || mb->failed ||
-	    (is_message && mb->messages >= mb->cap)) {
+	if (mb->closed || mb->failed) {
 		pthread_mutex_unlock(&mb->lock);
 		return false;
 	}
-	it = xmalloc(sizeof(*it) + len);
-	it->next = NULL;
-	it->type = type;
-	it->is_message = is_message;
-	it->len = len;
-	memcpy(it->data, data, len);
-	if (mb->tail != NULL) {
-		mb->tail->next = it;
-	} else {
-		mb->head = it;
+	if (msg_id > 0) {
+		if (msg_id <= mb->cursor) {
+			/* Already taken from the store. */
+			pthread_mutex_unlock(&mb->lock);
+			return true;
+		}
+		if (mb->backlog || mb->messages >= mb->cap) {
+			/* It stays in the store; refill() brings it in order. */
+			if (!mb->backlog) {
+				mb->backlog = true;
+				pthread_cond_signal(&mb->cond);
+			}
+			pthread_mutex_unlock(&mb->lock);
+			return false;
+		}
 	}
-	mb->tail = it;
-	mb->count++;
-	if (is_message) {
-		mb->messages++;
-	}
+	enqueue(mb, type, data, len, msg_id);
 	pthread_cond_signal(&mb->cond);
 	pthread_mutex_unlock(&mb->lock);
 	return true;
+}
+
+int64_t
+mailbox_fetch_stored(struct mailbox *mb)
+{
+	int64_t n;
+
+	pthread_mutex_lock(&mb->lock);
+	mb->backlog = true;
+	n = refill(mb);
+	pthread_cond_signal(&mb->cond);
+	pthread_mutex_unlock(&mb->lock);
+	return n;
 }
 
 size_t
@@ -168,5 +271,6 @@ mailbox_free(struct mailbox *mb)
 	}
 	pthread_cond_destroy(&mb->cond);
 	pthread_mutex_destroy(&mb->lock);
+	free(mb->user);
 	free(mb);
 }

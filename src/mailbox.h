@@ -1,27 +1,43 @@
 /*
  * A session's mailbox: a bounded queue of records in front of its shell,
  * drained by the session's own mailbox thread.  Pushing never blocks, so
- * a slow or frozen terminal stalls only its own mailbox thread.
+ * a slow or frozen terminal stalls only its own mailbox thread.  Chat
+ * messages carry their store id: one that does not fit stays in the
+ * store, and the thread fetches it from there once the queue drains, so
+ * nothing accepted is lost and the order is kept.
  */
 #ifndef MAILBOX_H
 #define MAILBOX_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct mailbox;
 
-/* fd: the daemon's end of the shell socket; cap: queued chat messages. */
-struct mailbox *mailbox_new(int fd, size_t cap);
+/*
+ * fd: the daemon's end of the shell socket; user: whose messages these
+ * are; cap: chat messages queued at most.
+ */
+struct mailbox *mailbox_new(int fd, const char *user, size_t cap);
 /* Start the thread that writes queued records to fd. */
 int mailbox_start(struct mailbox *mb);
 /*
- * Queue one record.  A chat message (is_message) is refused when the
- * queue already holds cap messages; replies to the session's own
- * commands are always queued.  Returns false when refused or closed.
+ * Queue one record.  With msg_id > 0 it is a stored chat message: it is
+ * marked delivered once written, skipped if already fetched from the
+ * store, and left in the store when the queue is full.  Other records
+ * (replies to the session's own commands) are always queued.  Returns
+ * false when the record was not queued.
  */
 bool mailbox_push(struct mailbox *mb, int type, const char *data,
-    size_t len, bool is_message);
+    size_t len, int64_t msg_id);
+/*
+ * Queue the user's undelivered messages from the store, oldest first, as
+ * many as fit; the rest follow as the queue drains.  Live messages with
+ * an id up to the last one fetched are skipped as duplicates.  Returns
+ * the number of undelivered messages there were.
+ */
+int64_t mailbox_fetch_stored(struct mailbox *mb);
 /* Records waiting to be written. */
 size_t mailbox_pending(struct mailbox *mb);
 /*

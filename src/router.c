@@ -10,9 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chat.h"
 #include "mailbox.h"
+#include "record.h"
 #include "router.h"
 #include "session.h"
+#include "store.h"
 
 #define BUCKETS 4096
 
@@ -61,19 +64,22 @@ router_remove(struct session *s)
 }
 
 int
-router_deliver(const char *user, int type, const char *text, size_t len)
+router_deliver(const struct store_message *m)
 {
+	char *text = chat_format_message(m, false);
+	size_t len = strlen(text);
 	int n = 0;
 
 	pthread_mutex_lock(&lock);
-	for (struct session *s = table[hash(user)]; s != NULL;
+	for (struct session *s = table[hash(m->recipient)]; s != NULL;
 	    s = s->router_next) {
-		if (strcmp(s->user, user) == 0 &&
-		    mailbox_push(s->mbox, type, text, len, true)) {
+		if (s->interactive && strcmp(s->user, m->recipient) == 0) {
+			mailbox_push(s->mbox, REC_TEXT, text, len, m->id);
 			n++;
 		}
 	}
 	pthread_mutex_unlock(&lock);
+	free(text);
 	return n;
 }
 

@@ -17,13 +17,15 @@ struct session;
 void router_add(struct session *s);
 void router_remove(struct session *s);
 
+struct store_message;
+
 /*
- * Give a chat message to every session of user.  Returns the number of
- * sessions that accepted it (0 when the user is not online or every
- * mailbox is full).
+ * Give a stored chat message to every interactive session of its
+ * recipient.  Returns the number of such sessions: 0 means the recipient
+ * is offline and the message waits in the store.  A session whose
+ * mailbox is full counts: it reads the message from the store later.
  */
-int router_deliver(const char *user, int type, const char *text,
-    size_t len);
+int router_deliver(const struct store_message *m);
 
 /* Online users (unique, sorted) as "a, b, c"; returns the count. */
 unsigned router_online(struct buf *out);

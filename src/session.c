@@ -35,6 +35,7 @@
 #include "listener.h"
 #include "session.h"
 #include "spawn.h"
+#include "store.h"
 #include "userdb.h"
 #include "util.h"
 
@@ -63,6 +64,12 @@ struct sess {
 };
 
 static atomic_ulong next_id;
+
+void
+session_set_first_id(unsigned long id)
+{
+	next_id = id - 1;
+}
 static pthread_mutex_t count_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t count_cond = PTHREAD_COND_INITIALIZER;
 static unsigned nthreads;
@@ -85,7 +92,7 @@ session_end_reason_name(enum end_reason r)
 void
 session_print(struct session *s, int type, const char *text)
 {
-	mailbox_push(s->mbox, type, text, strlen(text), false);
+	mailbox_push(s->mbox, type, text, strlen(text), 0);
 }
 
 void
@@ -99,7 +106,7 @@ session_request_end(struct session *s, enum end_reason why, const char *text)
 		return;
 	}
 	if (s->mbox != NULL) {
-		mailbox_push(s->mbox, REC_EXIT, text, strlen(text), false);
+		mailbox_push(s->mbox, REC_EXIT, text, strlen(text), 0);
 	}
 	(void)!write(s->wake_fd, &one, sizeof(one));
 }
@@ -361,7 +368,7 @@ run_line(struct sess *s, const char *line, size_t len)
 	int rc = command_run(&ctx, line, len);
 
 	snprintf(st, sizeof(st), "%d", rc);
-	mailbox_push(s->pub.mbox, REC_DONE, st, strlen(st), false);
+	mailbox_push(s->pub.mbox, REC_DONE, st, strlen(st), 0);
 }
 
 static int
@@ -394,7 +401,7 @@ core_cb(socket_t fd, int revents, void *userdata)
 	case REC_COMPLETE:
 		router_complete(s->rbuf, &b);
 		mailbox_push(s->pub.mbox, REC_COMPLETIONS, b.data ? b.data : "",
-		    b.len, false);
+		    b.len, 0);
 		buf_free(&b);
 		break;
 	default:
@@ -430,6 +437,7 @@ static void
 send_welcome(struct sess *s)
 {
 	struct buf b = { 0 }, names = { 0 };
+	int64_t waiting;
 	unsigned n;
 
 	for (size_t i = 0; i < command_count(); i++) {
@@ -439,7 +447,7 @@ send_welcome(struct sess *s)
 			buf_append(&b, c->name, strlen(c->name) + 1);
 		}
 	}
-	mailbox_push(s->pub.mbox, REC_COMMANDS, b.data, b.len, false);
+	mailbox_push(s->pub.mbox, REC_COMMANDS, b.data, b.len, 0);
 	buf_free(&b);
 	n = router_online(&names);
 	buf_appendf(&b, MSG_WELCOME, s->pub.user, n, n == 1 ? "user" : "users",
@@ -447,8 +455,17 @@ send_welcome(struct sess *s)
 	session_print(&s->pub, REC_TEXT, b.data);
 	buf_free(&b);
 	buf_free(&names);
+	/* Messages that came while the user was away, before the prompt. */
+	waiting = store_count_undelivered(s->pub.user);
+	if (waiting > 0) {
+		buf_appendf(&b, MSG_WAITING, (long long)waiting,
+		    waiting == 1 ? "message" : "messages");
+		session_print(&s->pub, REC_TEXT, b.data);
+		buf_free(&b);
+		mailbox_fetch_stored(s->pub.mbox);
+	}
 	buf_appendf(&b, MSG_PROMPT, s->pub.user);
-	mailbox_push(s->pub.mbox, REC_PROMPT, b.data, b.len, false);
+	mailbox_push(s->pub.mbox, REC_PROMPT, b.data, b.len, 0);
 	buf_free(&b);
 }
 
@@ -471,7 +488,8 @@ start_shell(struct sess *s)
 		return -1;
 	}
 	s->pub.interactive = s->has_pty;
-	s->pub.mbox = mailbox_new(s->sp.core_fd, (size_t)options.mailbox_size);
+	s->pub.mbox = mailbox_new(s->sp.core_fd, s->pub.user,
+	    (size_t)options.mailbox_size);
 	if (mailbox_start(s->pub.mbox) < 0) {
 		error("cannot start the mailbox thread: %s", strerror(errno));
 		return -1;
@@ -481,6 +499,7 @@ start_shell(struct sess *s)
 	s->core_open = true;
 	s->pub.login_time = time(NULL);
 	s->pub.login_ms = s->pub.last_input_ms = now_ms();
+	store_session_open(s->pub.id, s->pub.user, s->pub.addr, wall_ms());
 	router_add(&s->pub);
 	flush_input(s);
 	if (s->command == NULL && s->has_pty) {
@@ -609,6 +628,8 @@ finish(struct sess *s, enum end_reason reason)
 	    (double)(now_ms() - s->pub.login_ms) / 1000.0);
 	event_log("LOGOUT", "user", s->pub.user, "session", sid, "reason",
 	    session_end_reason_name(reason), "duration", dur, (char *)NULL);
+	store_session_close(s->pub.id, session_end_reason_name(reason),
+	    wall_ms());
 	info("session of %s ended: %s", s->pub.user,
 	    session_end_reason_name(reason));
 }

@@ -54,6 +54,9 @@ void session_print(struct session *s, int type, const char *text);
 /* Start the session thread; it takes ownership of the ssh_session. */
 int session_start(void *ssh, const char *addr);
 
+/* Session ids continue from the last run's (see store_max_session_id). */
+void session_set_first_id(unsigned long id);
+
 /* Number of session threads still running (pre-auth ones included). */
 unsigned session_threads(void);
 /* Wait until no session thread is left or timeout_ms passed. */

@@ -28,6 +28,7 @@
 #include "router.h"
 #include "listener.h"
 #include "session.h"
+#include "store.h"
 #include "userdb.h"
 #include "util.h"
 
@@ -129,6 +130,44 @@ raise_fd_limit(void)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+}
+
+static void
+recovered(uint64_t id, const char *user, const char *addr, int64_t login_ms,
+    void *arg)
+{
+	char sid[24];
+
+	snprintf(sid, sizeof(sid), "%llu", (unsigned long long)id);
+	event_log("LOGOUT", "user", user, "session", sid, "reason",
+	    "crash-recovered", (char *)NULL);
+}
+
+/* Open the message store and close what a crash left open. */
+static void
+open_store(void)
+{
+	struct store_options so = {
+		.sync_full = strcmp(options.store_sync, "full") == 0,
+		.max_queued = options.max_queued,
+		.retention_days = options.retention_days,
+	};
+	char *path = xasprintf("%s/messages.db", options.state_dir);
+	char err[1024];
+	int n;
+
+	if (store_open(path, &so, err, sizeof(err)) < 0) {
+		die("%s", err);
+	}
+	free(path);
+	n = store_recover_sessions(recovered, NULL);
+	if (n > 0) {
+		warn("%d sessions were left open by a crash; logged them out", n);
+	}
+	info("message store: %lld messages, %lld undelivered",
+	    (long long)store_count_messages(),
+	    (long long)store_count_undelivered(NULL));
+	session_set_first_id((unsigned long)store_max_session_id() + 1);
 }
 
 static void
@@ -277,6 +316,7 @@ main(int argc, char **argv)
 	if (hostkey_ensure(hostkey, fp, sizeof(fp), err, sizeof(err)) < 0) {
 		die("%s", err);
 	}
+	open_store();
 	raise_fd_limit();
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&mask);
@@ -289,6 +329,7 @@ main(int argc, char **argv)
 		die("signalfd: %s", strerror(errno));
 	}
 	ssh_init();
+	log_ssh_thread_init(0);
 	if (listener_listen(options.listen_address, options.port, hostkey,
 	    &bound_port, err, sizeof(err)) < 0) {
 		die("%s", err);
@@ -340,13 +381,14 @@ main(int argc, char **argv)
 
 	listener_stop();
 	router_foreach(shutdown_session, NULL);
-	session_wait_all((options.shutdown_grace + 2) * 1000);
+	session_wait_all((options.shutdown_grace + 5) * 1000);
 	if (session_threads() > 0) {
 		warn("%u sessions did not end in time", session_threads());
 	}
 	event_log("SERVER", "action", "stop", (char *)NULL);
 	info("stopped");
 	listener_free();
+	store_close();
 	userdb_shutdown();
 	ssh_finalize();
 	log_close();

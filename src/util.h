@@ -35,6 +35,8 @@ void buf_free(struct buf *b);
 void time_iso8601(char *out, size_t outlen);
 /* Monotonic clock in milliseconds. */
 int64_t now_ms(void);
+/* Wall clock: Unix time in milliseconds. */
+int64_t wall_ms(void);
 
 /* Wipe a secret so the compiler cannot elide it. */
 void secure_zero(void *p, size_t n);

@@ -124,11 +124,12 @@ proc login {user pass args} {
 	return $id
 }
 
-# Expect pattern (a glob, or -re) on spawn id, or fail with what.
-proc must {id pattern what} {
+# Expect exact text (must) or a regexp (must_re) on spawn id, or fail
+# saying what was awaited.
+proc must {id text what} {
 	expect {
 		-i $id
-		$pattern {}
+		-ex $text {}
 		timeout { fail "timed out waiting for $what" }
 		eof { fail "connection closed waiting for $what" }
 	}
@@ -216,4 +217,460 @@ proc pass {} {
 	exec rm -rf $tmpdir
 	puts "PASS: $test_name"
 	exit 0
+}
+
+# ---------------------------------------------------------------------
+# More helpers: running ssh without a terminal, signalling the daemon,
+# failed logins, and a small terminal screen to read what a user sees.
+
+# Run ssh without a terminal; extra ssh options in opts, the command in
+# args.  Returns {exit_status stdout stderr}.
+proc ssh_run {user pass opts stdin args} {
+	global ssh_opts port
+	set dir [make_tmpdir]
+	set n [clock microseconds]
+	set outfile $dir/ssh-stdout.$n
+	set errfile $dir/ssh-stderr.$n
+	set cmd [list exec -ignorestderr sshpass -p $pass ssh {*}$opts \
+		{*}$ssh_opts -p $port $user@127.0.0.1 {*}$args \
+		> $outfile 2> $errfile]
+	if {$stdin ne ""} {
+		lappend cmd << $stdin
+	} else {
+		lappend cmd < /dev/null
+	}
+	set rc [catch $cmd msg opts_]
+	set status 0
+	if {$rc != 0} {
+		set ec [dict get $opts_ -errorcode]
+		if {[lindex $ec 0] eq "CHILDSTATUS"} {
+			set status [lindex $ec 2]
+		} else {
+			set status "error: $msg"
+		}
+	}
+	set out [read_file $outfile]
+	set err [read_file $errfile]
+	file delete $outfile $errfile
+	# Like exec: one trailing newline dropped.
+	regsub {\n$} $out {} out
+	return [list $status $out $err]
+}
+
+# Send a signal to the daemon.
+proc signal_daemon {sig} {
+	global daemon_pid
+	if {$daemon_pid == 0} {
+		fail "no daemon to signal"
+	}
+	exec kill -$sig $daemon_pid
+}
+
+# Wait (bounded) for the daemon to exit by itself; returns its exit
+# status.  Afterwards pass no longer stops it.
+proc wait_daemon_exit {{secs 15}} {
+	global daemon_pid daemon_id
+	set pid $daemon_pid
+	set timeout $secs
+	expect {
+		-i $daemon_id
+		eof {}
+		timeout {
+			catch {exec kill -KILL $pid}
+			set daemon_pid 0
+			catch {wait -i $daemon_id}
+			fail "daemon did not exit within $secs s"
+		}
+	}
+	set daemon_pid 0
+	set st [wait -i $daemon_id]
+	if {[lindex $st 2] != 0} {
+		return "error [lrange $st 3 end]"
+	}
+	if {[llength $st] > 4} {
+		return "signal [lrange $st 4 end]"
+	}
+	return [lindex $st 3]
+}
+
+# Wait (bounded) for eof on a spawned ssh; returns its exit status.
+proc wait_exit {id what} {
+	expect {
+		-i $id
+		eof {}
+		timeout { fail "$what: ssh did not exit" }
+	}
+	set st [wait -i $id]
+	if {[llength $st] > 4} {
+		return "signal [lrange $st 4 end]"
+	}
+	return [lindex $st 3]
+}
+
+# Number of lines in the events log matching a regexp.
+proc count_events {re} {
+	set n 0
+	foreach line [split [events] "\n"] {
+		if {[regexp -- $re $line]} {
+			incr n
+		}
+	}
+	return $n
+}
+
+# Index of the first events log line matching re, or -1.
+proc event_index {re} {
+	set i 0
+	foreach line [split [events] "\n"] {
+		if {[regexp -- $re $line]} {
+			return $i
+		}
+		incr i
+	}
+	return -1
+}
+
+# Try to log in on a terminal with each password in turn, answering
+# password prompts until the list runs out, then wait (bounded) for ssh to
+# exit.  Returns {exit_status transcript prompts_seen}: everything ssh
+# printed and how many password prompts it showed.  exit_status is
+# "hung" when ssh was still running after the wait (it is then killed).
+proc failed_login {user passwords args} {
+	global ssh_opts port
+	set pid [spawn ssh {*}$args {*}$ssh_opts -p $port $user@127.0.0.1]
+	set id $spawn_id
+	set t ""
+	set prompts 0
+	set left $passwords
+	set hung 0
+	expect {
+		-i $id
+		-re {.+} {
+			append t $expect_out(0,string)
+			if {[regexp {password: $} $t]} {
+				incr prompts
+				if {[llength $left] > 0} {
+					send -i $id "[lindex $left 0]\r"
+					set left [lrange $left 1 end]
+				}
+			}
+			exp_continue
+		}
+		timeout { set hung 1 }
+		eof {}
+	}
+	if {$hung} {
+		catch {exec kill -TERM $pid}
+		catch {close -i $id}
+		catch {wait -i $id}
+		return [list hung $t $prompts]
+	}
+	set st [wait -i $id]
+	return [list [lindex $st 3] $t $prompts]
+}
+
+# --- A small terminal screen ------------------------------------------
+# Enough of xterm to replay what readline draws: printable text, CR, LF,
+# BS, TAB, autowrap with xterm's deferred wrap, CSI cursor moves, erases,
+# insert and delete.  Other escape sequences are consumed and ignored.
+# The screen keeps its scrollback, so a test can read all it showed.
+
+proc vt_init {id cols rows} {
+	upvar #0 vt_$id t
+	array unset t
+	array set t [list cols $cols rows $rows lines [list ""] r 0 c 0 \
+		top 0 wrap 0 pending "" sr 0 sc 0]
+}
+
+proc vt_put_line {id row text} {
+	upvar #0 vt_$id t
+	while {[llength $t(lines)] <= $row} {
+		lappend t(lines) ""
+	}
+	lset t(lines) $row $text
+}
+
+proc vt_line {id row} {
+	upvar #0 vt_$id t
+	if {$row < [llength $t(lines)]} {
+		return [lindex $t(lines) $row]
+	}
+	return ""
+}
+
+proc vt_down {id} {
+	upvar #0 vt_$id t
+	incr t(r)
+	while {[llength $t(lines)] <= $t(r)} {
+		lappend t(lines) ""
+	}
+	if {$t(r) >= $t(top) + $t(rows)} {
+		set t(top) [expr {$t(r) - $t(rows) + 1}]
+	}
+}
+
+proc vt_putc {id ch} {
+	upvar #0 vt_$id t
+	if {$t(wrap)} {
+		set t(wrap) 0
+		set t(c) 0
+		vt_down $id
+	}
+	set line [vt_line $id $t(r)]
+	set l [string length $line]
+	if {$l < $t(c)} {
+		append line [string repeat " " [expr {$t(c) - $l}]]
+		set l $t(c)
+	}
+	if {$l == $t(c)} {
+		append line $ch
+	} else {
+		set line [string replace $line $t(c) $t(c) $ch]
+	}
+	vt_put_line $id $t(r) $line
+	if {$t(c) >= $t(cols) - 1} {
+		set t(c) [expr {$t(cols) - 1}]
+		set t(wrap) 1
+	} else {
+		incr t(c)
+	}
+}
+
+proc vt_csi {id params final} {
+	upvar #0 vt_$id t
+	set priv [expr {[string index $params 0] in {? > = <}}]
+	if {$priv} {
+		return
+	}
+	set p [split $params ";"]
+	set p0 [lindex $p 0]
+	set n [expr {$p0 eq "" || $p0 == 0 ? 1 : $p0}]
+	set t(wrap) 0
+	switch -- $final {
+		A { set t(r) [expr {max($t(top), $t(r) - $n)}] }
+		B - e {
+			for {set i 0} {$i < $n && $t(r) < $t(top) + $t(rows) - 1} {incr i} {
+				vt_down $id
+			}
+		}
+		C - a { set t(c) [expr {min($t(cols) - 1, $t(c) + $n)}] }
+		D { set t(c) [expr {max(0, $t(c) - $n)}] }
+		G - ` { set t(c) [expr {min($t(cols) - 1, $n - 1)}] }
+		H - f {
+			set row [lindex $p 0]
+			set col [lindex $p 1]
+			if {$row eq "" || $row == 0} { set row 1 }
+			if {$col eq "" || $col == 0} { set col 1 }
+			set t(r) [expr {$t(top) + min($row, $t(rows)) - 1}]
+			while {[llength $t(lines)] <= $t(r)} { lappend t(lines) "" }
+			set t(c) [expr {min($col, $t(cols)) - 1}]
+		}
+		K {
+			set line [vt_line $id $t(r)]
+			switch -- [expr {$p0 eq "" ? 0 : $p0}] {
+				0 { set line [string range $line 0 [expr {$t(c) - 1}]] }
+				1 {
+					set line "[string repeat " " [expr {$t(c) + 1}]][string range $line [expr {$t(c) + 1}] end]"
+				}
+				2 { set line "" }
+			}
+			vt_put_line $id $t(r) $line
+		}
+		J {
+			switch -- [expr {$p0 eq "" ? 0 : $p0}] {
+				0 {
+					vt_put_line $id $t(r) [string range [vt_line $id $t(r)] 0 [expr {$t(c) - 1}]]
+					set t(lines) [lrange $t(lines) 0 $t(r)]
+				}
+				1 - 2 - 3 {
+					for {set i $t(top)} {$i < [llength $t(lines)]} {incr i} {
+						lset t(lines) $i ""
+					}
+				}
+			}
+		}
+		P {
+			set line [vt_line $id $t(r)]
+			vt_put_line $id $t(r) [string replace $line $t(c) [expr {$t(c) + $n - 1}]]
+		}
+		X {
+			set line [vt_line $id $t(r)]
+			if {[string length $line] > $t(c)} {
+				set e [expr {min([string length $line], $t(c) + $n) - 1}]
+				set line [string replace $line $t(c) $e [string repeat " " [expr {$e - $t(c) + 1}]]]
+				vt_put_line $id $t(r) $line
+			}
+		}
+		@ {
+			set line [vt_line $id $t(r)]
+			if {[string length $line] > $t(c)} {
+				set line "[string range $line 0 [expr {$t(c) - 1}]][string repeat " " $n][string range $line $t(c) end]"
+				vt_put_line $id $t(r) [string range $line 0 [expr {$t(cols) - 1}]]
+			}
+		}
+		d {
+			set t(r) [expr {$t(top) + min($n, $t(rows)) - 1}]
+			while {[llength $t(lines)] <= $t(r)} { lappend t(lines) "" }
+		}
+		default {}
+	}
+}
+
+# Feed output from the remote side into the screen.
+proc vt_feed {id data} {
+	upvar #0 vt_$id t
+	set s "$t(pending)$data"
+	set t(pending) ""
+	set len [string length $s]
+	set i 0
+	while {$i < $len} {
+		set ch [string index $s $i]
+		if {$ch eq "\x1b"} {
+			set rest [string range $s $i end]
+			if {[regexp {^\x1b\[([0-?]*)[ -/]*([@-~])} $rest m params final]} {
+				vt_csi $id $params $final
+				incr i [string length $m]
+				continue
+			}
+			if {[regexp {^\x1b\][^\x07\x1b]*(\x07|\x1b\\)} $rest m]} {
+				incr i [string length $m]
+				continue
+			}
+			if {[regexp {^\x1b[ -/]*[0-~]} $rest m]} {
+				if {$m eq "\x1b7"} {
+					set t(sr) $t(r); set t(sc) $t(c)
+				} elseif {$m eq "\x1b8"} {
+					set t(r) $t(sr); set t(c) $t(sc); set t(wrap) 0
+				} elseif {$m eq "\x1bM"} {
+					if {$t(r) > $t(top)} { incr t(r) -1 }
+				}
+				incr i [string length $m]
+				continue
+			}
+			if {[string length $rest] < 64} {
+				# an incomplete sequence: wait for the rest
+				set t(pending) $rest
+				return
+			}
+			# garbage: show the ESC as a visible mark
+			vt_putc $id "^"
+			incr i
+			continue
+		}
+		switch -- $ch {
+			"\r" { set t(c) 0; set t(wrap) 0 }
+			"\n" { vt_down $id; set t(wrap) 0 }
+			"\b" {
+				if {$t(wrap)} {
+					set t(wrap) 0
+					set t(c) [expr {max(0, $t(cols) - 2)}]
+				} elseif {$t(c) > 0} {
+					incr t(c) -1
+				}
+			}
+			"\t" {
+				set t(c) [expr {min($t(cols) - 1, ($t(c) / 8 + 1) * 8)}]
+			}
+			"\x07" - "\x00" {}
+			default {
+				if {[string is control $ch]} {
+					# other controls draw nothing on xterm
+				} else {
+					vt_putc $id $ch
+				}
+			}
+		}
+		incr i
+	}
+}
+
+# The visible screen (or, with all, the scrollback too) as text: lines
+# without trailing blanks, trailing empty lines dropped.
+proc vt_text {id {all 0}} {
+	upvar #0 vt_$id t
+	set first [expr {$all ? 0 : $t(top)}]
+	set out {}
+	foreach line [lrange $t(lines) $first end] {
+		lappend out [string trimright $line]
+	}
+	while {[llength $out] > 0 && [lindex $out end] eq ""} {
+		set out [lrange $out 0 end-1]
+	}
+	return [join $out "\n"]
+}
+
+# Cursor position {row col}, row counted from the top of the screen.
+proc vt_cursor {id} {
+	upvar #0 vt_$id t
+	set c $t(c)
+	if {$t(wrap)} {
+		set c $t(cols)
+	}
+	return [list [expr {$t(r) - $t(top)}] $c]
+}
+
+# Read output (bounded) until the screen text matches re.
+proc vt_wait {id re what {all 0}} {
+	global timeout
+	set deadline [expr {[clock milliseconds] + $timeout * 1000}]
+	while {![regexp -- $re [vt_text $id $all]]} {
+		set left [expr {$deadline - [clock milliseconds]}]
+		if {$left <= 0} {
+			fail "timed out waiting for $what; the screen shows:\n[vt_text $id]"
+		}
+		set t [expr {($left + 999) / 1000}]
+		expect {
+			-i $id
+			-timeout $t
+			-re {.+} { vt_feed $id $expect_out(0,string) }
+			timeout {}
+			eof {
+				fail "connection closed waiting for $what;\
+					the screen shows:\n[vt_text $id]"
+			}
+		}
+	}
+}
+
+# Log in on a terminal of cols x rows (TERM=xterm), replaying everything
+# after the password into a screen; returns the spawn id at the prompt.
+proc vt_login {user pass cols rows args} {
+	global ssh_opts port env
+	set env(TERM) xterm
+	spawn ssh {*}$ssh_opts -p $port {*}$args $user@127.0.0.1
+	set id $spawn_id
+	stty columns $cols rows $rows < $spawn_out(slave,name)
+	vt_init $id $cols $rows
+	expect {
+		-i $id
+		"password:" { send -i $id "$pass\r" }
+		timeout { fail "no password prompt for $user" }
+		eof { fail "ssh for $user exited before the password prompt" }
+	}
+	vt_wait $id "(^|\n)$user>\$" "the first prompt of $user"
+	return $id
+}
+
+# Expect an exact string (no glob or regexp specials) on a spawn id.
+proc must_see {id text what} {
+	expect {
+		-i $id
+		-ex $text {}
+		timeout { fail "timed out waiting for $what" }
+		eof { fail "connection closed waiting for $what" }
+	}
+}
+
+# A regexp matching text literally.
+proc re_quote {text} {
+	return [regsub -all {[][\\.^$*+?(){}|]} $text {\\&}]
+}
+
+# The rows a line of text occupies on a terminal cols wide (ASCII text).
+proc wrap_rows {text cols} {
+	set rows {}
+	for {set i 0} {$i < [string length $text]} {incr i $cols} {
+		lappend rows [string range $text $i [expr {$i + $cols - 1}]]
+	}
+	return $rows
 }
