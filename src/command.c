@@ -1,7 +1,7 @@
 /*
- * Command lookup, argument splitting and the chat commands' handlers.
- * Handlers get split arguments and a context; they render every piece of
- * user-supplied text with render_text() before it reaches a terminal.
+ * The command table, lookup, argument splitting, permission checks and
+ * the audit line; help is generated from the same rows.  The handlers
+ * live in cmd_chat.c (everybody's commands) and cmd_admin.c (admins').
  */
 #include "config.h"
 
@@ -10,35 +10,56 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chat.h"
 #include "command.h"
 #include "conf.h"
 #include "log.h"
 #include "messages.h"
 #include "record.h"
 #include "render.h"
-#include "router.h"
-#include "session.h"
-#include "store.h"
 #include "util.h"
 
 static int cmd_help(struct cmd_ctx *, int, char **);
-static int cmd_msg(struct cmd_ctx *, int, char **);
-static int cmd_who(struct cmd_ctx *, int, char **);
-static int cmd_logout(struct cmd_ctx *, int, char **);
-static int cmd_history(struct cmd_ctx *, int, char **);
 
 static const struct command commands[] = {
 	{ "help", "[command]", "list the commands, or show how to use one",
-	    0, 1, 0, cmd_help },
+	    "help msg", 0, 1, 0, cmd_help },
 	{ "msg", "<user> <text>", "send a private message to a user",
-	    2, 2, CMD_REST, cmd_msg },
-	{ "who", "", "list the users who are online", 0, 0, 0, cmd_who },
+	    "msg bob are you there?", 2, 2, CMD_REST, cmd_msg },
 	{ "history", "[user] [count]",
 	    "show your recent messages, with one user or with everyone",
-	    0, 2, 0, cmd_history },
-	{ "logout", "", "end the session (Ctrl-D does the same)", 0, 0, 0,
-	    cmd_logout },
+	    "history bob 50", 0, 2, 0, cmd_history },
+	{ "who", "", "list who is online (admins see every session)",
+	    "who", 0, 0, 0, cmd_who },
+	{ "users", "", "list the accounts, when each was last seen, who is "
+	    "online", "users", 0, 0, 0, cmd_users },
+	{ "passwd", "[user]", "change your password (admins: anyone's)",
+	    "passwd", 0, 1, CMD_AUDIT, cmd_passwd },
+	{ "logout", "", "end the session (Ctrl-D does the same)", "logout",
+	    0, 0, 0, cmd_logout },
+	{ "broadcast", "<text>", "send a server message to everyone online",
+	    "broadcast maintenance at 18:00", 1, 1, CMD_ADMIN | CMD_AUDIT |
+	    CMD_REST, cmd_broadcast },
+	{ "kick", "<user> [reason]", "end all of a user's sessions",
+	    "kick mallory flooding", 1, 2, CMD_ADMIN | CMD_AUDIT | CMD_REST,
+	    cmd_kick },
+	{ "useradd", "<user> [--admin]", "create an account (asks for the "
+	    "password)", "useradd dave", 1, 2, CMD_ADMIN | CMD_AUDIT,
+	    cmd_useradd },
+	{ "userdel", "<user>", "delete an account and end its sessions",
+	    "userdel dave", 1, 1, CMD_ADMIN | CMD_AUDIT, cmd_userdel },
+	{ "lock", "<user>", "lock an account and end its sessions",
+	    "lock mallory", 1, 1, CMD_ADMIN | CMD_AUDIT, cmd_lock },
+	{ "unlock", "<user>", "unlock an account", "unlock mallory", 1, 1,
+	    CMD_ADMIN | CMD_AUDIT, cmd_unlock },
+	{ "reload", "", "re-read the configuration and users files (as "
+	    "SIGHUP)", "reload", 0, 0, CMD_ADMIN | CMD_AUDIT, cmd_reload },
+	{ "stats", "", "uptime, sessions, logins, messages, store size",
+	    "stats", 0, 0, CMD_ADMIN, cmd_stats },
+	{ "log", "[count]", "show the last lines of server_events.log",
+	    "log 50", 0, 1, CMD_ADMIN, cmd_log },
+	{ "shutdown", "[message]", "stop the server after saying goodbye "
+	    "to everyone", "shutdown back in five minutes", 0, 1,
+	    CMD_ADMIN | CMD_AUDIT | CMD_REST, cmd_shutdown },
 };
 
 const struct command *
@@ -111,8 +132,29 @@ ctx_vemit(struct cmd_ctx *ctx, int type, const char *fmt, va_list ap)
 {
 	char *text = xvasprintf(fmt, ap);
 
-	ctx->emit(ctx, type, text);
+	ctx->emit(ctx, type, text, strlen(text));
 	free(text);
+}
+
+bool
+ctx_ask(struct cmd_ctx *ctx, int n, ...)
+{
+	struct buf b = { 0 };
+	va_list ap;
+
+	if (ctx->secrets != NULL) {
+		return false;
+	}
+	va_start(ap, n);
+	for (int i = 0; i < n; i++) {
+		const char *p = va_arg(ap, const char *);
+
+		buf_append(&b, p, strlen(p) + 1);
+	}
+	va_end(ap);
+	ctx->emit(ctx, REC_ASK, b.data, b.len);
+	buf_free(&b);
+	return true;
 }
 
 void
@@ -145,10 +187,19 @@ usage(struct cmd_ctx *ctx, const struct command *c)
 	free(u);
 }
 
+static void
+audit(struct cmd_ctx *ctx, const struct command *c, const char *args,
+    const char *result)
+{
+	event_log("ADMIN", "by", ctx->user, "origin",
+	    ctx->origin != NULL ? ctx->origin : "?", "command", c->name,
+	    "args", args, "result", result, (char *)NULL);
+}
+
 int
 command_run(struct cmd_ctx *ctx, const char *line, size_t len)
 {
-	char *copy, *argv[CMD_MAX_ARGS + 1];
+	char *copy, *args, *argv[CMD_MAX_ARGS + 1];
 	const struct command *c;
 	int argc, max, rc;
 
@@ -163,14 +214,21 @@ command_run(struct cmd_ctx *ctx, const char *line, size_t len)
 		free(copy);
 		return 0;
 	}
+	args = xstrdup(argc == 2 ? argv[1] : "");
 	c = command_find(argv[0]);
-	if (c == NULL || ((c->flags & CMD_ADMIN) && ctx->role != ROLE_ADMIN)) {
+	if (c == NULL) {
 		char *name = render_text(argv[0], strlen(argv[0]));
 
 		ctx_errorf(ctx, ERR_UNKNOWN_COMMAND, name);
 		free(name);
-		free(copy);
-		return 1;
+		rc = 1;
+		goto out;
+	}
+	if ((c->flags & CMD_ADMIN) && ctx->role != ROLE_ADMIN) {
+		ctx_errorf(ctx, ERR_PERMISSION, c->name);
+		audit(ctx, c, args, "denied");
+		rc = 1;
+		goto out;
 	}
 	max = c->max_args + 1;
 	if (argc == 2) {
@@ -182,11 +240,16 @@ command_run(struct cmd_ctx *ctx, const char *line, size_t len)
 	}
 	if (argc - 1 < c->min_args || argc > max) {
 		usage(ctx, c);
-		free(copy);
-		return 1;
+		rc = 1;
+		goto out;
 	}
 	argv[argc] = NULL;
 	rc = c->handler(ctx, argc, argv);
+	if ((c->flags & CMD_AUDIT) && rc != CMD_ASK) {
+		audit(ctx, c, args, rc == 0 ? "ok" : "error");
+	}
+out:
+	free(args);
 	free(copy);
 	return rc;
 }
@@ -207,8 +270,8 @@ cmd_help(struct cmd_ctx *ctx, int argc, char **argv)
 			free(name);
 			return 1;
 		}
-		ctx_printf(ctx, "%s%s%s\n  %s", c->name, c->usage[0] ? " " : "",
-		    c->usage, c->summary);
+		ctx_printf(ctx, "usage: %s%s%s\n  %s\nexample: %s", c->name,
+		    c->usage[0] ? " " : "", c->usage, c->summary, c->example);
 		return 0;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
@@ -237,163 +300,3 @@ cmd_help(struct cmd_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
-static bool
-user_exists(const char *name)
-{
-	struct userdb *db = userdb_acquire();
-	bool exists = db != NULL && userdb_find(db, name) != NULL;
-
-	userdb_release(db);
-	return exists;
-}
-
-static void
-no_such_user(struct cmd_ctx *ctx, const char *name)
-{
-	char *safe = render_text(name, strlen(name));
-
-	ctx_errorf(ctx, ERR_NO_SUCH_USER, safe);
-	free(safe);
-}
-
-static int
-cmd_msg(struct cmd_ctx *ctx, int argc, char **argv)
-{
-	const char *to = argv[1], *body = argv[2];
-	size_t len = strlen(body);
-	struct store_message m;
-	enum store_result r;
-	char err[256], id[24], lenstr[24], *text;
-	int64_t msg_id = 0;
-	int online;
-
-	if (len == 0) {
-		ctx_errorf(ctx, ERR_EMPTY_MESSAGE);
-		return 1;
-	}
-	if (!user_exists(to)) {
-		no_such_user(ctx, to);
-		return 1;
-	}
-	/* Stored first: nobody hears of a message that is not on disk. */
-	r = store_append(ctx->user, to, body, len, &msg_id, err, sizeof(err));
-	if (r == STORE_FULL_QUEUE) {
-		ctx_errorf(ctx, ERR_QUEUE_FULL, to, options.max_queued);
-		return 1;
-	}
-	if (r != STORE_OK) {
-		ctx_errorf(ctx, ERR_NOT_SENT, err);
-		return 1;
-	}
-	memset(&m, 0, sizeof(m));
-	m.id = msg_id;
-	snprintf(m.sender, sizeof(m.sender), "%s", ctx->user);
-	snprintf(m.recipient, sizeof(m.recipient), "%s", to);
-	m.body = (char *)body;
-	m.body_len = len;
-	online = router_deliver(&m);
-	snprintf(id, sizeof(id), "%lld", (long long)msg_id);
-	snprintf(lenstr, sizeof(lenstr), "%zu", len);
-	event_log("MSG", "id", id, "from", ctx->user, "to", to, "len", lenstr,
-	    "text", body, (char *)NULL);
-	text = chat_format_sent(to, body, len);
-	if (online > 0) {
-		ctx_printf(ctx, "%s", text);
-	} else {
-		char *b = render_text(body, len);
-
-		ctx_printf(ctx, MSG_QUEUED "\n" MSG_OFFLINE, to, b, to);
-		free(b);
-	}
-	free(text);
-	return 0;
-}
-
-static bool
-is_count(const char *s)
-{
-	if (*s == '\0') {
-		return false;
-	}
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9') {
-			return false;
-		}
-	}
-	return true;
-}
-
-static int
-cmd_history(struct cmd_ctx *ctx, int argc, char **argv)
-{
-	const char *peer = NULL;
-	long count = HISTORY_DEFAULT;
-	struct store_message *msgs = NULL;
-	struct buf b = { 0 };
-	int n;
-
-	for (int i = 1; i < argc; i++) {
-		if (is_count(argv[i]) && i == argc - 1) {
-			count = strtol(argv[i], NULL, 10);
-			if (count < 1 || count > HISTORY_MAX) {
-				ctx_errorf(ctx, ERR_HISTORY_COUNT, HISTORY_MAX);
-				return 1;
-			}
-		} else if (peer == NULL && i == 1) {
-			peer = argv[i];
-		} else {
-			ctx_errorf(ctx, ERR_USAGE, "history [user] [count]");
-			return 1;
-		}
-	}
-	if (peer != NULL && !user_exists(peer)) {
-		no_such_user(ctx, peer);
-		return 1;
-	}
-	n = store_history(ctx->user, peer, (size_t)count, &msgs);
-	if (n < 0) {
-		ctx_errorf(ctx, ERR_STORE_READ);
-		return 1;
-	}
-	if (n == 0) {
-		ctx_printf(ctx, MSG_HISTORY_EMPTY);
-		return 0;
-	}
-	for (int i = 0; i < n; i++) {
-		char *line = chat_format_history(&msgs[i], ctx->user);
-
-		buf_appendf(&b, "%s%s", i > 0 ? "\n" : "", line);
-		free(line);
-	}
-	store_messages_free(msgs, n);
-	ctx_printf(ctx, "%s", b.data);
-	buf_free(&b);
-	return 0;
-}
-
-static int
-cmd_who(struct cmd_ctx *ctx, int argc, char **argv)
-{
-	struct buf b = { 0 };
-	unsigned n = router_online(&b);
-
-	ctx_printf(ctx, MSG_WHO, n, n == 1 ? "user" : "users", b.data);
-	buf_free(&b);
-	return 0;
-}
-
-static int
-cmd_logout(struct cmd_ctx *ctx, int argc, char **argv)
-{
-	char *bye;
-
-	if (ctx->session == NULL) {
-		return 0;
-	}
-	/* Scripts without a terminal get no goodbye line in their output. */
-	bye = ctx->session->interactive ? xasprintf(MSG_GOODBYE, ctx->user) :
-	    xstrdup("");
-	session_request_end(ctx->session, END_LOGOUT, bye);
-	free(bye);
-	return 0;
-}

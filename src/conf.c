@@ -32,6 +32,7 @@ struct keyword {
 	const char *def;
 	long min, max;
 	const char *choices;	/* CONF_CHOICE: "a b c" */
+	bool reload;		/* a reload applies it (else: restart) */
 };
 
 #define OPT(f) offsetof(struct options, f)
@@ -46,12 +47,18 @@ static const struct keyword keywords[] = {
 	{ "ShellPath", CONF_STRING, OPT(shell_path), "", 0, 0 },
 	{ "LogLevel", CONF_CHOICE, OPT(log_level), "info", 0, 0,
 	    "error warn info debug" },
-	{ "KexTimeout", CONF_INT, OPT(kex_timeout), "10", 1, 3600 },
-	{ "LoginGraceTime", CONF_INT, OPT(login_grace_time), "60", 1, 3600 },
-	{ "MaxAuthTries", CONF_INT, OPT(max_auth_tries), "3", 1, 100 },
-	{ "MaxLineLength", CONF_INT, OPT(max_line_length), "4096", 64, 60000 },
-	{ "MailboxSize", CONF_INT, OPT(mailbox_size), "256", 8, 1000000 },
-	{ "ShutdownGraceTime", CONF_INT, OPT(shutdown_grace), "3", 0, 600 },
+	{ "KexTimeout", CONF_INT, OPT(kex_timeout), "10", 1, 3600,
+	    NULL, true },
+	{ "LoginGraceTime", CONF_INT, OPT(login_grace_time), "60", 1, 3600,
+	    NULL, true },
+	{ "MaxAuthTries", CONF_INT, OPT(max_auth_tries), "3", 1, 100,
+	    NULL, true },
+	{ "MaxLineLength", CONF_INT, OPT(max_line_length), "4096", 64, 60000,
+	    NULL, true },
+	{ "MailboxSize", CONF_INT, OPT(mailbox_size), "256", 8, 1000000,
+	    NULL, true },
+	{ "ShutdownGraceTime", CONF_INT, OPT(shutdown_grace), "3", 0, 600,
+	    NULL, true },
 	{ "StoreSync", CONF_CHOICE, OPT(store_sync), "full", 0, 0,
 	    "full normal" },
 	{ "MaxQueuedMessages", CONF_INT, OPT(max_queued), "1000", 0, 10000000 },
@@ -86,11 +93,15 @@ find_keyword(const char *name)
 	return NULL;
 }
 
+static char *loaded_path;	/* the file conf_load read, for reloads */
+static struct options file_opts;	/* its values as read, for reloads */
+static bool from_cmdline[ARRAY_SIZE(keywords)];	/* a reload keeps them */
+
 static int
-set_value(const struct keyword *k, const char *value, char *err,
-    size_t errlen)
+set_value(struct options *o, const struct keyword *k, const char *value,
+    char *err, size_t errlen)
 {
-	void *field = (char *)&options + k->offset;
+	void *field = (char *)o + k->offset;
 	char *end;
 	long v;
 
@@ -127,17 +138,12 @@ set_value(const struct keyword *k, const char *value, char *err,
 	return -1;
 }
 
+static void set_defaults(struct options *o);
+
 void
 conf_defaults(void)
 {
-	char err[256];
-
-	for (size_t i = 0; i < ARRAY_SIZE(keywords); i++) {
-		if (set_value(&keywords[i], keywords[i].def, err,
-		    sizeof(err)) < 0) {
-			abort();
-		}
-	}
+	set_defaults(&options);
 }
 
 int
@@ -149,11 +155,12 @@ conf_set(const char *keyword, const char *value, char *err, size_t errlen)
 		snprintf(err, errlen, "unknown keyword '%s'", keyword);
 		return -1;
 	}
-	return set_value(k, value, err, errlen);
+	from_cmdline[k - keywords] = true;
+	return set_value(&options, k, value, err, errlen);
 }
 
-int
-conf_load(const char *path, char *err, size_t errlen)
+static int
+parse_file(const char *path, struct options *o, char *err, size_t errlen)
 {
 	FILE *fp = fopen(path, "r");
 	char line[4096];
@@ -165,6 +172,7 @@ conf_load(const char *path, char *err, size_t errlen)
 	}
 	while (fgets(line, sizeof(line), fp) != NULL) {
 		char *p = line, *key, *val, *end;
+		const struct keyword *k;
 		char why[256];
 
 		lineno++;
@@ -196,13 +204,125 @@ conf_load(const char *path, char *err, size_t errlen)
 			fclose(fp);
 			return -1;
 		}
-		if (conf_set(key, val, why, sizeof(why)) < 0) {
+		if (strcmp(val, "\"\"") == 0) {
+			val[0] = '\0';	/* "" is the empty value, as -T prints it */
+		}
+		k = find_keyword(key);
+		if (k == NULL) {
+			snprintf(err, errlen, "%s:%u: unknown keyword '%s'", path,
+			    lineno, key);
+			fclose(fp);
+			return -1;
+		}
+		if (set_value(o, k, val, why, sizeof(why)) < 0) {
 			snprintf(err, errlen, "%s:%u: %s", path, lineno, why);
 			fclose(fp);
 			return -1;
 		}
 	}
 	fclose(fp);
+	return 0;
+}
+
+static void
+set_defaults(struct options *o)
+{
+	char err[256];
+
+	for (size_t i = 0; i < ARRAY_SIZE(keywords); i++) {
+		if (set_value(o, &keywords[i], keywords[i].def, err,
+		    sizeof(err)) < 0) {
+			abort();
+		}
+	}
+}
+
+int
+conf_load(const char *path, char *err, size_t errlen)
+{
+	if (parse_file(path, &options, err, errlen) < 0) {
+		return -1;
+	}
+	set_defaults(&file_opts);
+	if (parse_file(path, &file_opts, err, errlen) < 0) {
+		return -1;
+	}
+	free(loaded_path);
+	loaded_path = xstrdup(path);
+	return 0;
+}
+
+static void
+free_strings(struct options *o)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(keywords); i++) {
+		if (keywords[i].type != CONF_INT) {
+			char **f = (char **)((char *)o + keywords[i].offset);
+
+			free(*f);
+			*f = NULL;
+		}
+	}
+}
+
+int
+conf_reload(struct buf *report, char *err, size_t errlen)
+{
+	struct options fresh;
+	bool restart = false, applied = false;
+
+	if (loaded_path == NULL) {
+		buf_appendf(report, "no configuration file in use");
+		return 0;
+	}
+	memset(&fresh, 0, sizeof(fresh));
+	set_defaults(&fresh);
+	if (parse_file(loaded_path, &fresh, err, errlen) < 0) {
+		free_strings(&fresh);
+		return -1;
+	}
+	buf_appendf(report, "%s", loaded_path);
+	for (size_t i = 0; i < ARRAY_SIZE(keywords); i++) {
+		const struct keyword *k = &keywords[i];
+		void *was = (char *)&file_opts + k->offset;
+		void *now = (char *)&fresh + k->offset;
+		bool changed = k->type == CONF_INT ?
+		    *(int *)was != *(int *)now :
+		    strcmp(*(char **)was, *(char **)now) != 0;
+
+		if (!changed || from_cmdline[i]) {
+			continue;
+		}
+		if (k->reload) {
+			*(int *)((char *)&options + k->offset) = *(int *)now;
+			buf_appendf(report, "%s %s", applied ? "," :
+			    "; applied:", k->name);
+			applied = true;
+		} else {
+			restart = true;
+		}
+	}
+	if (restart) {
+		buf_appendf(report, "; a restart is needed for:");
+		for (size_t i = 0, n = 0; i < ARRAY_SIZE(keywords); i++) {
+			const struct keyword *k = &keywords[i];
+			void *was = (char *)&file_opts + k->offset;
+			void *now = (char *)&fresh + k->offset;
+			bool changed = k->type == CONF_INT ?
+			    *(int *)was != *(int *)now :
+			    strcmp(*(char **)was, *(char **)now) != 0;
+
+			if (changed && !k->reload && !from_cmdline[i]) {
+				buf_appendf(report, "%s %s", n++ ? "," : "",
+				    k->name);
+			}
+		}
+	}
+	if (!applied && !restart) {
+		buf_appendf(report, ": no changes");
+	}
+	free_strings(&file_opts);
+	file_opts = fresh;
 	return 0;
 }
 
@@ -238,13 +358,8 @@ conf_keyword_name(size_t i)
 void
 conf_free(void)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(keywords); i++) {
-		if (keywords[i].type != CONF_INT) {
-			char **f = (char **)((char *)&options +
-			    keywords[i].offset);
-
-			free(*f);
-			*f = NULL;
-		}
-	}
+	free_strings(&options);
+	free_strings(&file_opts);
+	free(loaded_path);
+	loaded_path = NULL;
 }

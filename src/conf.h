@@ -34,6 +34,13 @@ extern struct options options;
 void conf_defaults(void);
 /* Read a config file; returns -1 with "FILE:LINE: reason" in err. */
 int conf_load(const char *path, char *err, size_t errlen);
+/*
+ * Re-read the file conf_load read: on success numeric settings take
+ * effect at once and report says which other changes need a restart;
+ * on error (err set) nothing changes.
+ */
+struct buf;
+int conf_reload(struct buf *report, char *err, size_t errlen);
 /* Set one keyword from a string (also used for command-line options). */
 int conf_set(const char *keyword, const char *value, char *err,
     size_t errlen);

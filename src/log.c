@@ -113,6 +113,12 @@ log_close(void)
 	}
 }
 
+const char *
+log_events_path(void)
+{
+	return events_log.path;
+}
+
 void
 log_set_level(enum log_level l)
 {

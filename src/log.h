@@ -23,6 +23,8 @@ int log_open(const char *dir, char *err, size_t errlen);
 void log_reopen(void);
 void log_close(void);
 void log_set_level(enum log_level level);
+/* Path of server_events.log, for the log command. */
+const char *log_events_path(void);
 enum log_level log_get_level(void);
 /* Also copy server.log lines to stderr (foreground, before log_open). */
 void log_set_stderr(bool on);

@@ -10,6 +10,7 @@
 #define MSG_PROMPT "%s> "
 #define MSG_GOODBYE "Goodbye, %s."
 #define MSG_SHUTDOWN "The server is shutting down. Goodbye, %s."
+#define MSG_SHUTDOWN_WHY "The server is shutting down: %s. Goodbye, %s."
 
 #define MSG_SENT "[to %s] %s"
 #define MSG_RECEIVED "[from %s] %s"
@@ -28,6 +29,7 @@
 #define ERR_QUEUE_FULL "error: not sent: %s already has %d messages waiting"
 #define ERR_UNKNOWN_COMMAND "error: unknown command '%s' (type 'help' for a list)"
 #define ERR_USAGE "usage: %s"
+#define ERR_PERMISSION "error: permission denied: '%s' is for administrators"
 #define ERR_TOO_LONG "error: line too long (at most %u bytes)"
 #define ERR_EMPTY_MESSAGE "error: empty message"
 #define ERR_HISTORY_COUNT "error: count must be between 1 and %d"
@@ -35,6 +37,26 @@
 
 #define HISTORY_DEFAULT 20
 #define HISTORY_MAX 1000
+
+#define PROMPT_OLD_PASSWORD "Current password: "
+#define PROMPT_NEW_PASSWORD "New password: "
+#define PROMPT_RETYPE "Retype new password: "
+#define MSG_PASSWORD_CHANGED "password changed for %s"
+#define ERR_PASSWORD_MISMATCH "error: the passwords do not match; nothing changed"
+#define ERR_WRONG_PASSWORD "error: wrong password; nothing changed"
+
+#define MSG_BROADCAST "*** %s (broadcast from %s)"
+#define MSG_KICKED "You have been disconnected by an administrator%s%s."
+#define MSG_KICK_DONE "%s: %d %s ended"
+#define MSG_ACCOUNT_DELETED "Your account has been deleted."
+#define MSG_ACCOUNT_LOCKED "Your account has been locked."
+#define MSG_LOCKED_LOGIN "Your account is locked. Ask an administrator to unlock it."
+#define MSG_USER_ADDED "user %s added (%s)"
+#define MSG_USER_DELETED "user %s deleted"
+#define MSG_USER_LOCKED "user %s locked"
+#define MSG_USER_UNLOCKED "user %s unlocked"
+#define MSG_SHUTTING_DOWN "shutting down"
+#define ERR_NOT_ONLINE "error: %s is not online"
 
 #define MSG_HELP_HEADER "Commands:"
 #define MSG_HELP_FOOTER "Ctrl-D logs out, Ctrl-C clears the line, Tab completes."

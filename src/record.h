@@ -18,6 +18,8 @@ enum record_type {
 	REC_LINE = 'L',		/* a line the user entered */
 	REC_LOGOUT = 'Q',	/* Ctrl-D on an empty line, or end of input */
 	REC_COMPLETE = 'C',	/* completion request: payload is the word */
+	REC_SECRETS = 'S',	/* answers to REC_ASK, NUL-separated */
+	REC_OPTIONS = 'O',	/* admin socket: "json" asks for JSON output */
 	/* daemon -> shell */
 	REC_TEXT = 'T',		/* rendered text to print, one or more lines */
 	REC_ERROR = 'E',	/* like TEXT; stderr when there is no terminal */
@@ -26,6 +28,7 @@ enum record_type {
 	REC_COMPLETIONS = 'c',	/* answer to REC_COMPLETE, NUL-separated */
 	REC_DONE = 'D',		/* a command finished: payload is its status */
 	REC_EXIT = 'X',		/* print the payload and exit */
+	REC_ASK = 'A',		/* read secrets without echo: NUL-separated prompts */
 };
 
 /* Send one record; returns 0, or -1 with errno set. */

@@ -166,6 +166,43 @@ router_complete(const char *prefix, struct buf *out)
 	free(names);
 }
 
+int
+router_end_sessions(const char *user, int reason, const char *text)
+{
+	int n = 0;
+
+	pthread_mutex_lock(&lock);
+	for (struct session *s = table[hash(user)]; s != NULL;
+	    s = s->router_next) {
+		if (strcmp(s->user, user) == 0) {
+			session_request_end(s, (enum end_reason)reason, text);
+			n++;
+		}
+	}
+	pthread_mutex_unlock(&lock);
+	return n;
+}
+
+int
+router_broadcast(const char *text)
+{
+	size_t len = strlen(text);
+	int n = 0;
+
+	pthread_mutex_lock(&lock);
+	for (size_t b = 0; b < BUCKETS; b++) {
+		for (struct session *s = table[b]; s != NULL;
+		    s = s->router_next) {
+			if (s->interactive &&
+			    mailbox_push(s->mbox, REC_TEXT, text, len, 0)) {
+				n++;
+			}
+		}
+	}
+	pthread_mutex_unlock(&lock);
+	return n;
+}
+
 void
 router_foreach(void (*fn)(struct session *, void *), void *arg)
 {

@@ -33,6 +33,13 @@ bool router_is_online(const char *user);
 /* Online user names starting with prefix, NUL-separated. */
 void router_complete(const char *prefix, struct buf *out);
 
+/*
+ * Ask every session of user to end, showing text; returns how many.
+ */
+int router_end_sessions(const char *user, int reason, const char *text);
+/* Push text to every interactive session; returns how many. */
+int router_broadcast(const char *text);
+
 /* Call fn for every session, with the router locked: fn must not block. */
 void router_foreach(void (*fn)(struct session *, void *), void *arg);
 unsigned router_session_count(void);

@@ -26,6 +26,7 @@
 
 #include "command.h"
 #include "conf.h"
+#include "daemon.h"
 #include "log.h"
 #include "mailbox.h"
 #include "messages.h"
@@ -49,13 +50,16 @@ struct sess {
 	struct ssh_server_callbacks_struct scb;
 	struct ssh_channel_callbacks_struct ccb;
 	int auth_tries;
-	bool authed, want_shell, has_pty, disconnect;
+	bool authed, want_shell, has_pty, disconnect, locked;
 	bool chan_closed, client_eof, stdin_closed;
 	bool out_open, err_open, core_open;
 	bool out_polled, err_polled, core_polled;
 	char term[64];
 	int cols, rows;
 	char *command;
+	char *pending;		/* a line waiting for its REC_SECRETS */
+	size_t pending_len;
+	char origin[96];	/* for the audit log */
 	struct shell_proc sp;
 	struct buf inbuf;
 	size_t inoff;
@@ -120,27 +124,38 @@ auth_password_cb(ssh_session ssh, const char *user, const char *password,
 	struct sess *s = userdata;
 	struct userdb *db;
 	enum user_role role = ROLE_USER;
-	bool ok, known;
+	enum auth_result r;
+	bool known;
 
 	s->auth_tries++;
 	db = userdb_acquire();
-	ok = db != NULL && userdb_authenticate(db, user, password,
-	    strlen(password), &role);
+	r = db != NULL ? userdb_authenticate(db, user, password,
+	    strlen(password), &role) : AUTH_FAIL;
 	known = db != NULL && userdb_find(db, user) != NULL;
 	userdb_release(db);
-	if (ok) {
+	if (r != AUTH_FAIL) {
+		/* A locked account is let in only to be told so. */
 		snprintf(s->pub.user, sizeof(s->pub.user), "%s", user);
 		s->pub.role = role;
 		s->authed = true;
-		info("password accepted for %s from %s", user, s->pub.addr);
+		s->locked = r == AUTH_LOCKED;
+		info("password accepted for %s from %s%s", user, s->pub.addr,
+		    s->locked ? " (account locked)" : "");
 		return SSH_AUTH_SUCCESS;
 	}
+	daemon_stats.failed_logins++;
 	info("password rejected for %s from %s (attempt %d of %d)",
 	    user, s->pub.addr, s->auth_tries, options.max_auth_tries);
 	event_log("LOGIN_FAILED", "user", user, "addr", s->pub.addr,
 	    "reason", known ? "bad-password" : "unknown-user", (char *)NULL);
 	if (s->auth_tries >= options.max_auth_tries) {
+		/*
+		 * Like sshd, close before the client could ask for one more
+		 * password.  ssh_disconnect() is not safe in a callback; a
+		 * shutdown of the socket is, and libssh sees the close.
+		 */
 		info("too many authentication failures from %s", s->pub.addr);
+		shutdown(ssh_get_fd(s->ssh), SHUT_RDWR);
 		s->disconnect = true;
 	}
 	return SSH_AUTH_DENIED;
@@ -200,6 +215,8 @@ window_change_cb(ssh_session ssh, ssh_channel chan, int cols, int rows,
 
 	s->cols = cols > 0 && cols < 10000 ? cols : s->cols;
 	s->rows = rows > 0 && rows < 10000 ? rows : s->rows;
+	s->pub.cols = s->cols;
+	s->pub.rows = s->rows;
 	if (s->sp.pid > 0 && s->sp.pty) {
 		memset(&ws, 0, sizeof(ws));
 		ws.ws_col = (unsigned short)s->cols;
@@ -350,25 +367,61 @@ out_cb(socket_t fd, int revents, void *userdata)
 }
 
 static void
-emit_to_session(struct cmd_ctx *ctx, int type, const char *text)
+emit_to_session(struct cmd_ctx *ctx, int type, const char *text, size_t len)
 {
-	session_print(ctx->session, type, text);
+	mailbox_push(ctx->session->mbox, type, text, len, 0);
 }
 
+/*
+ * Run one line; secrets are the answers to its prompts when it asked
+ * (CMD_ASK) the last time it ran.
+ */
 static void
-run_line(struct sess *s, const char *line, size_t len)
+run_line(struct sess *s, const char *line, size_t len, char **secrets,
+    int nsecrets)
 {
 	struct cmd_ctx ctx = {
 		.session = &s->pub,
 		.user = s->pub.user,
+		.origin = s->origin,
 		.role = s->pub.role,
+		.secrets = secrets,
+		.nsecrets = nsecrets,
 		.emit = emit_to_session,
 	};
 	char st[16];
 	int rc = command_run(&ctx, line, len);
 
+	if (rc == CMD_ASK) {
+		free(s->pending);
+		s->pending = xstrndup(line, len);
+		s->pending_len = len;
+		return;
+	}
 	snprintf(st, sizeof(st), "%d", rc);
 	mailbox_push(s->pub.mbox, REC_DONE, st, strlen(st), 0);
+}
+
+/* The shell answered a REC_ASK: run the waiting line with the answers. */
+static void
+run_pending(struct sess *s, char *data, size_t len)
+{
+	char *secrets[8], *line = s->pending;
+	size_t line_len = s->pending_len;
+	int n = 0;
+
+	s->pending = NULL;
+	if (line == NULL) {
+		secure_zero(data, len);
+		return;
+	}
+	for (size_t off = 0; off < len && n < 8; n++) {
+		secrets[n] = data + off;
+		off += strnlen(data + off, len - off) + 1;
+	}
+	run_line(s, line, line_len, secrets, n);
+	secure_zero(data, len);
+	free(line);
 }
 
 static int
@@ -393,10 +446,15 @@ core_cb(socket_t fd, int revents, void *userdata)
 	s->pub.last_input_ms = now_ms();
 	switch (type) {
 	case REC_LINE:
-		run_line(s, s->rbuf, (size_t)n);
+		free(s->pending);
+		s->pending = NULL;
+		run_line(s, s->rbuf, (size_t)n, NULL, 0);
+		break;
+	case REC_SECRETS:
+		run_pending(s, s->rbuf, (size_t)n);
 		break;
 	case REC_LOGOUT:
-		run_line(s, "logout", 6);
+		run_line(s, "logout", 6, NULL, 0);
 		break;
 	case REC_COMPLETE:
 		router_complete(s->rbuf, &b);
@@ -487,7 +545,11 @@ start_shell(struct sess *s)
 		error("%s", err);
 		return -1;
 	}
+	snprintf(s->origin, sizeof(s->origin), "session %lu from %s", s->pub.id,
+	    s->pub.addr);
 	s->pub.interactive = s->has_pty;
+	s->pub.cols = s->has_pty ? s->cols : 0;
+	s->pub.rows = s->has_pty ? s->rows : 0;
 	s->pub.mbox = mailbox_new(s->sp.core_fd, s->pub.user,
 	    (size_t)options.mailbox_size);
 	if (mailbox_start(s->pub.mbox) < 0) {
@@ -499,6 +561,7 @@ start_shell(struct sess *s)
 	s->core_open = true;
 	s->pub.login_time = time(NULL);
 	s->pub.login_ms = s->pub.last_input_ms = now_ms();
+	daemon_stats.logins++;
 	store_session_open(s->pub.id, s->pub.user, s->pub.addr, wall_ms());
 	router_add(&s->pub);
 	flush_input(s);
@@ -522,9 +585,10 @@ start_shell(struct sess *s)
 static void
 update_polling(struct sess *s)
 {
-	bool want_out = s->out_open && s->chan != NULL && !s->chan_closed &&
+	bool can_write = s->chan != NULL && !s->chan_closed &&
 	    ssh_channel_window_size(s->chan) > 0;
-	bool want_err = s->err_open && want_out;
+	bool want_out = s->out_open && can_write;
+	bool want_err = s->err_open && can_write;
 
 	if (want_out != s->out_polled) {
 		if (want_out) {
@@ -634,6 +698,26 @@ finish(struct sess *s, enum end_reason reason)
 	    session_end_reason_name(reason));
 }
 
+/* A locked account gave the right password: say so, and close. */
+static void
+refuse_locked(struct sess *s)
+{
+	char *text = xasprintf("%s\r\n", MSG_LOCKED_LOGIN);
+	int64_t deadline = now_ms() + 2000;
+
+	event_log("LOGIN_FAILED", "user", s->pub.user, "addr", s->pub.addr,
+	    "reason", "locked", (char *)NULL);
+	daemon_stats.failed_logins++;
+	ssh_channel_write_stderr(s->chan, text, (uint32_t)strlen(text));
+	ssh_channel_request_send_exit_status(s->chan, 1);
+	ssh_channel_send_eof(s->chan);
+	ssh_channel_close(s->chan);
+	while (!s->chan_closed && !connection_lost(s) && now_ms() < deadline) {
+		ssh_event_dopoll(s->ev, 100);
+	}
+	free(text);
+}
+
 /* Until the shell starts: key exchange, authentication, channel setup. */
 static bool
 handshake(struct sess *s)
@@ -697,7 +781,9 @@ session_main(void *arg)
 	info("connection from %s", s->pub.addr);
 	s->pub.login_ms = now_ms();
 	if (handshake(s)) {
-		if (start_shell(s) == 0) {
+		if (s->locked) {
+			refuse_locked(s);
+		} else if (start_shell(s) == 0) {
 			reason = relay(s);
 			finish(s, reason);
 		} else if (s->chan != NULL) {
@@ -717,6 +803,7 @@ session_main(void *arg)
 	ssh_free(s->ssh);
 	close(s->pub.wake_fd);
 	free(s->command);
+	free(s->pending);
 	free(s->rbuf);
 	buf_free(&s->inbuf);
 	free(s);

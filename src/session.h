@@ -33,6 +33,7 @@ struct session {
 	int64_t login_ms;
 	_Atomic int64_t last_input_ms;
 	bool interactive;	/* has a terminal */
+	_Atomic int cols, rows;	/* terminal size, for who */
 	struct mailbox *mbox;
 	int wake_fd;		/* eventfd the session thread polls */
 	_Atomic int end_request;	/* enum end_reason asked by others */

@@ -42,6 +42,7 @@ static size_t ncommands;
 static char **matches;		/* completion candidates being offered */
 static size_t nmatches;
 static struct pending *queue_head, *queue_tail;
+static char *prompt;		/* the prompt readline shows */
 
 static void
 die(const char *msg)
@@ -146,6 +147,93 @@ clear_line(int count, int key)
 	return 0;
 }
 
+/* Read one line from stdin into b, without the newline; false at EOF. */
+static bool
+read_secret_line(struct buf *b)
+{
+	if (!isatty(STDIN_FILENO)) {
+		int c;
+
+		while ((c = getchar()) != EOF && c != '\n') {
+			if (c != '\r') {
+				char ch = (char)c;
+
+				buf_append(b, &ch, 1);
+			}
+		}
+		return c != EOF || b->len > 0;
+	}
+	for (;;) {
+		char ch;
+		ssize_t n = read(STDIN_FILENO, &ch, 1);
+
+		if (n <= 0) {
+			return false;
+		}
+		if (ch == '\n' || ch == '\r') {
+			return true;
+		}
+		buf_append(b, &ch, 1);
+	}
+}
+
+/*
+ * The daemon asks for secrets (passwords): show each prompt, read the
+ * answer with echo off, and send the answers back in one record.
+ */
+static void
+ask_secrets(const char *data, size_t len)
+{
+	struct buf answers = { 0 };
+	struct termios saved, quiet;
+	bool tty = isatty(STDIN_FILENO);
+	bool was_installed = installed;
+
+	if (installed) {
+		rl_clear_visible_line();
+		rl_callback_handler_remove();
+		installed = false;
+	}
+	if (tty && tcgetattr(STDIN_FILENO, &saved) == 0) {
+		quiet = saved;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		quiet.c_lflag |= ICANON;
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	}
+	for (size_t off = 0; off < len;) {
+		const char *p = data + off;
+		struct buf line = { 0 };
+
+		off += strnlen(p, len - off) + 1;
+		if (tty) {
+			fputs(p, stdout);
+			fflush(stdout);
+		}
+		read_secret_line(&line);
+		if (tty) {
+			fputs("\n", stdout);
+		}
+		buf_append(&answers, line.data != NULL ? line.data : "",
+		    line.len);
+		buf_append(&answers, "", 1);
+		if (line.data != NULL) {
+			secure_zero(line.data, line.len);
+		}
+		buf_free(&line);
+	}
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+	}
+	fflush(stdout);
+	send_record(REC_SECRETS, answers.data, answers.len);
+	secure_zero(answers.data, answers.len);
+	buf_free(&answers);
+	if (was_installed) {
+		rl_callback_handler_install(prompt, on_line);
+		installed = true;
+	}
+}
+
 static void
 handle_record(int type, const char *data, size_t len, int *status)
 {
@@ -160,13 +248,18 @@ handle_record(int type, const char *data, size_t len, int *status)
 		if (logging_out) {
 			break;
 		}
+		free(prompt);
+		prompt = xstrdup(data);
 		if (!installed) {
-			rl_callback_handler_install(data, on_line);
+			rl_callback_handler_install(prompt, on_line);
 			installed = true;
 		} else {
-			rl_set_prompt(data);
+			rl_set_prompt(prompt);
 			rl_redisplay();
 		}
+		break;
+	case REC_ASK:
+		ask_secrets(data, len);
 		break;
 	case REC_COMMANDS:
 		parse_list(data, len, &commands, &ncommands);

@@ -22,9 +22,11 @@
 #include <libssh/libssh.h>
 
 #include "conf.h"
+#include "daemon.h"
 #include "hostkey.h"
 #include "log.h"
 #include "messages.h"
+#include "render.h"
 #include "router.h"
 #include "listener.h"
 #include "session.h"
@@ -38,7 +40,7 @@ static void
 usage(FILE *fp)
 {
 	fprintf(fp,
-	    "usage: sshchatd [-DdeTtV] [-f config_file] [-l address] [-p port]\n"
+	    "usage: sshchatd [-DdehTtV] [-f config_file] [-l address] [-p port]\n"
 	    "                [-S state_dir] [-u users_file]\n");
 }
 
@@ -173,7 +175,9 @@ open_store(void)
 static void
 shutdown_session(struct session *s, void *arg)
 {
-	char *bye = xasprintf(MSG_SHUTDOWN, s->user);
+	const char *why = arg;
+	char *bye = why != NULL ? xasprintf(MSG_SHUTDOWN_WHY, why, s->user) :
+	    xasprintf(MSG_SHUTDOWN, s->user);
 
 	session_request_end(s, END_SHUTDOWN, bye);
 	free(bye);
@@ -246,6 +250,17 @@ main(int argc, char **argv)
 		return 2;
 	}
 
+	/*
+	 * Before any thread exists: every thread inherits this mask, and the
+	 * signals arrive only through the signalfd read in this thread.
+	 */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+
 	umask(077);
 	conf_defaults();
 	if (getcwd(cwd, sizeof(cwd)) == NULL) {
@@ -267,6 +282,7 @@ main(int argc, char **argv)
 		absolutize(&options.users_file, config_dir);
 		absolutize(&options.state_dir, config_dir);
 		absolutize(&options.host_key, config_dir);
+		absolutize(&options.shell_path, config_dir);
 	}
 	for (int i = 0; i < ncl; i++) {
 		if (conf_set(cl_key[i], cl_val[i], err, sizeof(err)) < 0) {
@@ -318,12 +334,6 @@ main(int argc, char **argv)
 	}
 	open_store();
 	raise_fd_limit();
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	if (sfd < 0) {
 		die("signalfd: %s", strerror(errno));
@@ -348,7 +358,8 @@ main(int argc, char **argv)
 		char port[16];
 
 		snprintf(port, sizeof(port), "%d", bound_port);
-		event_log("SERVER", "action", "start", "version",
+		daemon_stats.started = time(NULL);
+	event_log("SERVER", "action", "start", "version",
 		    PACKAGE_VERSION, "address", options.listen_address, "port",
 		    port, (char *)NULL);
 	}
@@ -367,12 +378,10 @@ main(int argc, char **argv)
 			break;
 		}
 		if (si.ssi_signo == SIGHUP) {
-			log_reopen();
-			if (userdb_reload(err, sizeof(err)) < 0) {
-				error("%s (the old users file stays in force)",
-				    err);
-			}
-			info("SIGHUP: logs reopened, users file re-read");
+			struct buf report = { 0 };
+
+			daemon_reload(&report);
+			buf_free(&report);
 			continue;
 		}
 		info("signal %d: shutting down", (int)si.ssi_signo);
@@ -380,7 +389,13 @@ main(int argc, char **argv)
 	}
 
 	listener_stop();
-	router_foreach(shutdown_session, NULL);
+	{
+		const char *why = daemon_shutdown_message();
+		char *safe = why != NULL ? render_text(why, strlen(why)) : NULL;
+
+		router_foreach(shutdown_session, safe);
+		free(safe);
+	}
 	session_wait_all((options.shutdown_grace + 5) * 1000);
 	if (session_threads() > 0) {
 		warn("%u sessions did not end in time", session_threads());

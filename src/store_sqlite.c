@@ -140,7 +140,8 @@ enum rstmt {
 
 static const char *const rsql[R_COUNT] = {
 	[R_UNDELIVERED] = "SELECT " MSG_COLUMNS " FROM messages "
-	    "INDEXED BY messages_undelivered WHERE recipient = ?1 AND delivered_at IS NULL AND id > ?2 "
+	    "INDEXED BY messages_undelivered "
+	    "WHERE recipient = ?1 AND delivered_at IS NULL AND id > ?2 "
 	    "ORDER BY id LIMIT ?3",
 	/*
 	 * Each direction reads its own index newest first; UNION rather
@@ -159,7 +160,8 @@ static const char *const rsql[R_COUNT] = {
 	    "WHERE recipient = ?1 ORDER BY id DESC LIMIT ?2) "
 	    "ORDER BY id DESC LIMIT ?2) ORDER BY id",
 	[R_COUNT_UNDELIVERED_USER] = "SELECT count(*) FROM messages "
-	    "INDEXED BY messages_undelivered WHERE recipient = ?1 AND delivered_at IS NULL",
+	    "INDEXED BY messages_undelivered "
+	    "WHERE recipient = ?1 AND delivered_at IS NULL",
 	[R_COUNT_UNDELIVERED] = "SELECT count(*) FROM messages "
 	    "INDEXED BY messages_undelivered WHERE delivered_at IS NULL",
 	[R_COUNT_MESSAGES] = "SELECT count(*) FROM messages",
@@ -793,8 +795,8 @@ fail:
 		op->res = STORE_ERROR;
 		set_err(op->err, sizeof(op->err), "%s", reason(rc));
 	}
-	error("%s: %s failed: %s (%s); %d messages not stored, %d other "
-	    "writes lost%s", st.path, what, msg, reason(rc), appends, others,
+	error("%s: %s failed: %s (%s); not stored: %d messages, %d other "
+	    "writes%s", st.path, what, msg, reason(rc), appends, others,
 	    fatal_rc(rc) ? "; refusing every further write until restarted" :
 	    "");
 	return fatal_rc(rc);

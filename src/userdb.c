@@ -1,9 +1,10 @@
 /*
  * The users file: parsing UserRecords.csv into an immutable table,
  * checking passwords against it, and the live table that is swapped
- * when the file changes.  This module owns every password the daemon
- * holds; it never logs one, wipes every copy it makes, and answers a
- * login in the same time whether or not the user exists.  It knows
+ * when the file changes; userdb_edit.c writes the file for the admin
+ * commands.  This module owns every password the daemon holds; it
+ * never logs one, wipes every copy it makes, and answers a login in
+ * the same time whether or not the user exists or is locked.  It knows
  * nothing about sessions: callers hold a reference to a table for as
  * long as they use it.
  */
@@ -419,11 +420,16 @@ is_header(const struct field *f, size_t nf)
 	    (nf == 2 || fold_cmp(f[2].s, "role") == 0);
 }
 
-/* Checks one user line; fills u (strings still in scratch) or sets why. */
+/*
+ * Checks one user line; fills u (strings still in scratch) or sets why.
+ * A '!' before the password locks the account, as in /etc/shadow.
+ */
 static bool
 parse_user(const struct field *f, size_t nf, struct user *u, char *why,
     size_t whylen)
 {
+	const char *pw;
+	size_t pwlen;
 	char esc[200];
 
 	memset(u, 0, sizeof(*u));
@@ -442,17 +448,34 @@ parse_user(const struct field *f, size_t nf, struct user *u, char *why,
 		seterr(why, whylen, "missing password");
 		return false;
 	}
-	if (f[1].len == 0) {
+	pw = f[1].s;
+	pwlen = f[1].len;
+	if (pwlen > 0 && pw[0] == '!') {
+		u->locked = true;
+		pw++;
+		pwlen--;
+		if (pwlen == 0) {
+			seterr(why, whylen, "empty password after the lock "
+			    "mark '!'");
+			return false;
+		}
+		if (pw[0] == '!') {
+			seterr(why, whylen, "password starts with '!!' "
+			    "(one '!' locks an account)");
+			return false;
+		}
+	}
+	if (pwlen == 0) {
 		seterr(why, whylen, "empty password");
 		return false;
 	}
-	if (f[1].len > PASSWORD_MAX) {
+	if (pwlen > PASSWORD_MAX) {
 		seterr(why, whylen, "password too long (over %d bytes)",
 		    PASSWORD_MAX);
 		return false;
 	}
-	if (f[1].s[0] == '$') {
-		if (!check_hash(f[1].s, why, whylen)) {
+	if (pw[0] == '$') {
+		if (!check_hash(pw, why, whylen)) {
 			return false;
 		}
 	} else {
@@ -470,7 +493,7 @@ parse_user(const struct field *f, size_t nf, struct user *u, char *why,
 		}
 	}
 	u->name = (char *)f[0].s;
-	u->password = (char *)f[1].s;
+	u->password = (char *)pw;
 	return true;
 }
 
@@ -699,7 +722,6 @@ userdb_parse(const char *name, const char *data, size_t len, char *err,
 		goto out;
 	}
 	db->dummy = pick_dummy(db);
-	warn_plaintext(db, name);
 	ok = true;
 out:
 	secure_zero(scratch, LINE_MAX_LEN + FIELDS_MAX + 1);
@@ -799,6 +821,9 @@ load_file(const char *path, bool *retry, char *err, size_t errlen)
 		goto out;
 	}
 	db = userdb_parse(path, buf, len, err, errlen);
+	if (db != NULL) {
+		warn_plaintext(db, path);
+	}
 out:
 	if (buf != NULL) {
 		secure_zero(buf, len);
@@ -1097,7 +1122,13 @@ plain_equal(const char *pw, size_t pwlen, const char *stored)
 	return ok;
 }
 
-bool
+/*
+ * The same work is done whatever the outcome: a locked account is
+ * checked like any other and only then told apart, so that neither
+ * the time nor the answer says it is locked unless the password was
+ * right.
+ */
+enum auth_result
 userdb_authenticate(const struct userdb *db, const char *name,
     const char *password, size_t passlen, enum user_role *role)
 {
@@ -1142,10 +1173,16 @@ userdb_authenticate(const struct userdb *db, const char *name,
 	}
 	secure_zero(pw, n + 1);
 	free(pw);
-	if (ok && role != NULL) {
+	if (!ok) {
+		return AUTH_FAIL;
+	}
+	if (u->locked) {
+		return AUTH_LOCKED;
+	}
+	if (role != NULL) {
 		*role = u->role;
 	}
-	return ok;
+	return AUTH_OK;
 }
 
 int
@@ -1236,6 +1273,19 @@ userdb_reload(char *err, size_t errlen)
 	live_unlock();
 	userdb_free(old);
 	return rc;
+}
+
+char *
+userdb_path(void)
+{
+	char *path = NULL;
+
+	live_lock();
+	if (live.path != NULL) {
+		path = xstrdup(live.path);
+	}
+	live_unlock();
+	return path;
 }
 
 void

@@ -1,8 +1,9 @@
 /*
- * The users file (UserRecords.csv): parsing, password verification and
- * re-reading when the file changes.  A table is an immutable snapshot;
- * a login holds a reference to the one it started with, so every login
- * sees the old table or the new one, never half of each.
+ * The users file (UserRecords.csv): parsing, password verification,
+ * re-reading when the file changes, and the edits the daemon makes for
+ * the admin commands.  A table is an immutable snapshot; a login holds
+ * a reference to the one it started with, so every login sees the old
+ * table or the new one, never half of each.
  */
 #ifndef USERDB_H
 #define USERDB_H
@@ -17,8 +18,9 @@ enum user_role {
 
 struct user {
 	char *name;
-	char *password;	/* crypt(3) hash, or legacy plaintext */
+	char *password;	/* crypt(3) hash, or legacy plaintext; no '!' */
 	bool plaintext;	/* password is a legacy plaintext password */
+	bool locked;	/* the field started with '!': may not log in */
 	enum user_role role;
 	unsigned line;	/* line number in the file */
 };
@@ -27,6 +29,13 @@ struct userdb;
 
 #define USER_NAME_MAX 32
 #define PASSWORD_MAX 1024
+#define PASSWORD_HASHED_MAX 511	/* the most crypt(3) hashes */
+
+enum auth_result {
+	AUTH_FAIL = 0,
+	AUTH_OK,
+	AUTH_LOCKED,	/* right password, but the account is locked */
+};
 
 /*
  * Parse a users file.  On error returns NULL and writes
@@ -34,7 +43,7 @@ struct userdb;
  * passwords are accepted, with a warning in server.log naming the line.
  */
 struct userdb *userdb_load(const char *path, char *err, size_t errlen);
-/* Parse from memory; name is used in messages. */
+/* Parse from memory, quietly; name is used in messages. */
 struct userdb *userdb_parse(const char *name, const char *data, size_t len,
     char *err, size_t errlen);
 /* Frees a table from userdb_load/userdb_parse; never an acquired one. */
@@ -44,7 +53,7 @@ size_t userdb_count(const struct userdb *db);
 const struct user *userdb_get(const struct userdb *db, size_t i);
 const struct user *userdb_find(const struct userdb *db, const char *name);
 
-/* A well-formed user name: 1..32 of [A-Za-z0-9_.-], not starting with '-' or '.'. */
+/* A well-formed name: 1..32 of [A-Za-z0-9_.-], not starting with - or . */
 bool userdb_valid_name(const char *name);
 
 /*
@@ -59,16 +68,49 @@ struct userdb *userdb_acquire(void);
 void userdb_release(struct userdb *db);
 /* Re-read now; returns -1 with err set (old table kept) on a bad file. */
 int userdb_reload(char *err, size_t errlen);
+/* The live file's path (malloc'd), or NULL before userdb_init. */
+char *userdb_path(void);
 void userdb_shutdown(void);
 
 /*
  * Check a password.  Takes the same time for an unknown user (a dummy
- * hash of the same method is checked) and never leaks which part failed.
- * On success returns true and copies the role to *role.  libcrypt
- * hashes at most 511 bytes, so a longer password only ever matches a
- * legacy plaintext entry.
+ * hash of the same method is checked) or a locked one, and never leaks
+ * which part failed: AUTH_LOCKED is returned only for the right
+ * password, anything else is AUTH_FAIL.  On AUTH_OK copies the role to
+ * *role.  libcrypt hashes at most 511 bytes, so a longer password only
+ * ever matches a legacy plaintext entry.
  */
-bool userdb_authenticate(const struct userdb *db, const char *name,
-    const char *password, size_t passlen, enum user_role *role);
+enum auth_result userdb_authenticate(const struct userdb *db,
+    const char *name, const char *password, size_t passlen,
+    enum user_role *role);
+
+/*
+ * Edits of the live file (userdb_edit.c), one at a time.  Each reads
+ * the file (never through a symbolic link), changes, adds or removes
+ * the one line of the user and keeps every other byte, writes the
+ * result to a new file in the same directory with the same mode and
+ * owner, renames it over the old one and reloads the live table.  On
+ * failure they return -1 with a message for the admin in err, and the
+ * file is as it was.  Passwords must pass the policy of
+ * userdb_hash_password(); they are hashed with yescrypt.
+ */
+int userdb_add(const char *name, const char *password, enum user_role role,
+    char *err, size_t errlen);
+/* Keeps the user's role and lock. */
+int userdb_set_password(const char *name, const char *password, char *err,
+    size_t errlen);
+int userdb_delete(const char *name, char *err, size_t errlen);
+/* Adds or removes the '!' before the password; locking twice is an error. */
+int userdb_set_locked(const char *name, bool locked, char *err,
+    size_t errlen);
+
+/*
+ * A new yescrypt hash of password (malloc'd), or NULL with err set.
+ * Refuses an empty password, one over PASSWORD_HASHED_MAX bytes and one
+ * with control characters.
+ */
+char *userdb_hash_password(const char *password, char *err, size_t errlen);
+/* For tests: the yescrypt cost (1-11); 0, the default, is libcrypt's. */
+void userdb_set_hash_cost(unsigned long cost);
 
 #endif

@@ -157,6 +157,24 @@ buf_free(struct buf *b)
 }
 
 void
+json_append_string(struct buf *b, const char *s)
+{
+	buf_append(b, "\"", 1);
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\') {
+			buf_appendf(b, "\\%c", c);
+		} else if (c < 0x20 || c == 0x7f) {
+			buf_appendf(b, "\\u%04x", c);
+		} else {
+			buf_append(b, s, 1);
+		}
+	}
+	buf_append(b, "\"", 1);
+}
+
+void
 time_iso8601(char *out, size_t outlen)
 {
 	struct timespec ts;

@@ -223,15 +223,20 @@ proc pass {} {
 # More helpers: running ssh without a terminal, signalling the daemon,
 # failed logins, and a small terminal screen to read what a user sees.
 
-# Run ssh without a terminal; extra ssh options in opts, the command in
-# args.  Returns {exit_status stdout stderr}.
+# Run ssh without a terminal; extra ssh options in opts, stdin text (or
+# "" for /dev/null), the command in args.  Returns {exit_status stdout
+# stderr}; exit_status is "hung" when ssh had not ended after
+# $ssh_run_limit seconds.
+set ssh_run_limit 10
 proc ssh_run {user pass opts stdin args} {
-	global ssh_opts port
+	global ssh_opts port ssh_run_limit
 	set dir [make_tmpdir]
 	set n [clock microseconds]
 	set outfile $dir/ssh-stdout.$n
 	set errfile $dir/ssh-stderr.$n
-	set cmd [list exec -ignorestderr sshpass -p $pass ssh {*}$opts \
+	# Bounded: an ssh that does not end is killed ("hung").
+	set cmd [list exec -ignorestderr timeout -k 2 $ssh_run_limit \
+		sshpass -p $pass ssh {*}$opts \
 		{*}$ssh_opts -p $port $user@127.0.0.1 {*}$args \
 		> $outfile 2> $errfile]
 	if {$stdin ne ""} {
@@ -245,6 +250,9 @@ proc ssh_run {user pass opts stdin args} {
 		set ec [dict get $opts_ -errorcode]
 		if {[lindex $ec 0] eq "CHILDSTATUS"} {
 			set status [lindex $ec 2]
+			if {$status == 124 || $status == 137} {
+				set status hung
+			}
 		} else {
 			set status "error: $msg"
 		}
@@ -255,6 +263,44 @@ proc ssh_run {user pass opts stdin args} {
 	# Like exec: one trailing newline dropped.
 	regsub {\n$} $out {} out
 	return [list $status $out $err]
+}
+
+# Run several ssh commands (each a list of words) at the same time, as
+# user, without a terminal; returns a list of {exit_status stdout stderr},
+# one per command, exit_status "hung" as for ssh_run.
+proc ssh_run_parallel {user pass cmds} {
+	global ssh_opts port ssh_run_limit
+	set dir [make_tmpdir]
+	set jobs {}
+	set i 0
+	foreach c $cmds {
+		set base $dir/ssh-par.[clock microseconds].$i
+		set fh [open "|[list timeout -k 2 $ssh_run_limit sshpass -p $pass \
+			ssh {*}$ssh_opts -p $port $user@127.0.0.1 {*}$c \
+			2> $base.err < /dev/null]" r]
+		lappend jobs $fh $base
+		incr i
+	}
+	set results {}
+	foreach {fh base} $jobs {
+		set status 0
+		set out [read $fh]
+		if {[catch {close $fh} msg opts_]} {
+			set ec [dict get $opts_ -errorcode]
+			if {[lindex $ec 0] eq "CHILDSTATUS"} {
+				set status [lindex $ec 2]
+				if {$status == 124 || $status == 137} {
+					set status hung
+				}
+			} else {
+				set status "error: $msg"
+			}
+		}
+		regsub {\n$} $out {} out
+		lappend results [list $status $out [read_file $base.err]]
+		file delete $base.err
+	}
+	return $results
 }
 
 # Send a signal to the daemon.
@@ -673,4 +719,113 @@ proc wrap_rows {text cols} {
 		lappend rows [string range $text $i [expr {$i + $cols - 1}]]
 	}
 	return $rows
+}
+
+# ---------------------------------------------------------------------
+# Store and crash helpers (tests/store-*.exp): SIGKILL, reading the
+# message database with the sqlite3 CLI, session ids, memory.
+
+# Kill the daemon with SIGKILL and reap it; returns what wait_daemon_exit
+# returns ("signal CHILDKILLED ... SIGKILL ..." when the kill did it).
+# start_daemon may then start a new one on the same state directory.
+proc kill9_daemon {} {
+	global daemon_pid
+	if {$daemon_pid == 0} {
+		fail "no daemon to kill"
+	}
+	exec kill -KILL $daemon_pid
+	return [wait_daemon_exit]
+}
+
+# Run SQL on the state directory's messages.db, read-only (so the CLI
+# never recovers a crashed WAL itself); returns the rows, one a line,
+# columns separated by |.
+proc store_query {sql} {
+	global tmpdir
+	if {[catch {exec sqlite3 -readonly -batch -noheader \
+		$tmpdir/state/messages.db $sql} out]} {
+		fail "sqlite3 \"$sql\": $out"
+	}
+	return $out
+}
+
+# The session id of user's last LOGIN in the events log, or "".
+proc last_session_id {user} {
+	set sid ""
+	foreach line [split [events] "\n"] {
+		if {[regexp " LOGIN user=$user addr=\[^ \]+ session=(\[0-9\]+)" \
+			$line -> s]} {
+			set sid $s
+		}
+	}
+	return $sid
+}
+
+# Wait (bounded) until the store has committed an open sessions row for
+# session id sid.
+proc wait_session_row {sid what} {
+	for {set i 0} {$i < 100} {incr i} {
+		if {[store_query "SELECT count(*) FROM sessions WHERE id = $sid\
+			AND logout_at IS NULL"] == 1} {
+			return
+		}
+		after 50
+	}
+	fail "no open sessions row for $what (session $sid)"
+}
+
+# Resident memory of a process in kB (VmRSS from /proc), or -1.
+proc rss_kb {pid} {
+	if {[catch {read_file /proc/$pid/status} st] ||
+		![regexp {VmRSS:\s+([0-9]+) kB} $st -> kb]} {
+		return -1
+	}
+	return $kb
+}
+
+# Skip the test (exit 77) when a program it needs is not installed.
+proc require_tools {args} {
+	global test_name
+	foreach tool $args {
+		if {[auto_execok $tool] eq ""} {
+			puts "SKIP: $test_name: $tool is not installed"
+			exit 77
+		}
+	}
+}
+
+# ssh_run bounded in time: ssh is killed after secs seconds, and the
+# status is then "timeout" (stdout and stderr as far as they got).
+proc ssh_run_timed {secs user pass opts stdin args} {
+	global ssh_opts port
+	set dir [make_tmpdir]
+	set n [clock microseconds]
+	set outfile $dir/ssh-stdout.$n
+	set errfile $dir/ssh-stderr.$n
+	set cmd [list exec -ignorestderr timeout -k 2 $secs sshpass -p $pass \
+		ssh {*}$opts {*}$ssh_opts -p $port $user@127.0.0.1 {*}$args \
+		> $outfile 2> $errfile]
+	if {$stdin ne ""} {
+		lappend cmd << $stdin
+	} else {
+		lappend cmd < /dev/null
+	}
+	set rc [catch $cmd msg opts_]
+	set status 0
+	if {$rc != 0} {
+		set ec [dict get $opts_ -errorcode]
+		if {[lindex $ec 0] eq "CHILDSTATUS"} {
+			set status [lindex $ec 2]
+			if {$status == 124 || $status == 137} {
+				set status timeout
+			}
+		} else {
+			set status "error: $msg"
+		}
+	}
+	set out [read_file $outfile]
+	set err [read_file $errfile]
+	file delete $outfile $errfile
+	regsub {\n$} $out {} out
+	return [list $status $out $err]
 }

@@ -14,11 +14,11 @@ static struct buf out;
 static int last_type;
 
 static void
-emit(struct cmd_ctx *ctx, int type, const char *text)
+emit(struct cmd_ctx *ctx, int type, const char *text, size_t len)
 {
 	last_type = type;
 	buf_free(&out);
-	buf_append(&out, text, strlen(text));
+	buf_append(&out, text, len);
 }
 
 static void
@@ -94,9 +94,35 @@ test_run(void)
 	CHECK(command_run(&ctx, "help msg extra", 14) == 1);
 	CHECK(command_run(&ctx, "help msg", 8) == 0);
 	CHECK(strstr(out.data, "msg <user> <text>") != NULL);
+	/* help lists a user's commands only; an admin sees them all. */
 	CHECK(command_run(&ctx, "help", 4) == 0);
 	for (size_t i = 0; i < command_count(); i++) {
-		CHECK(strstr(out.data, command_get(i)->name) != NULL);
+		const struct command *c = command_get(i);
+		char *row = xasprintf("\n  %s ", c->name);
+
+		CHECK((strstr(out.data, row) != NULL) == !(c->flags & CMD_ADMIN));
+		free(row);
+	}
+	ctx.role = ROLE_ADMIN;
+	CHECK(command_run(&ctx, "help", 4) == 0);
+	for (size_t i = 0; i < command_count(); i++) {
+		char *row = xasprintf("\n  %s ", command_get(i)->name);
+
+		CHECK(strstr(out.data, row) != NULL);
+		free(row);
+	}
+	ctx.role = ROLE_USER;
+
+	/* An admin command run by a user: permission denied, not unknown. */
+	CHECK(command_run(&ctx, "kick bob", 8) == 1);
+	CHECK(last_type == REC_ERROR);
+	CHECK_STR(out.data,
+	    "error: permission denied: 'kick' is for administrators");
+	/* Every row has an example that starts with its name. */
+	for (size_t i = 0; i < command_count(); i++) {
+		const struct command *c = command_get(i);
+
+		CHECK(strncmp(c->example, c->name, strlen(c->name)) == 0);
 	}
 	/* Blank input is not an error and prints nothing. */
 	last_type = 0;

@@ -20,6 +20,7 @@
 #include <grp.h>
 #include <pthread.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -1010,6 +1011,73 @@ test_io_error(void)
 	free(path);
 }
 
+/*
+ * A daemon killed while it appends: every acknowledged message is there
+ * after a restart (the kill leaves a hot WAL behind).
+ */
+static void
+test_crash(void)
+{
+	char *path = db_path("crash.db"), body[32];
+	struct store_message *m = NULL;
+	int64_t id, *acked = NULL;
+	size_t n = 0, cap = 0, j = 0;
+	int fds[2], status, got, i, want = small ? 20 : 300;
+	bool all = true;
+	pid_t pid;
+
+	CHECK(pipe(fds) == 0);
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		close(fds[0]);
+		if (open_store(path, 0, 0, true) != 0) {
+			_exit(1);
+		}
+		for (i = 0;; i++) {
+			snprintf(body, sizeof(body), "crash %d", i);
+			if (append("crash", "sink", body, &id) == STORE_OK &&
+			    write(fds[1], &id, sizeof(id)) != sizeof(id)) {
+				_exit(1);
+			}
+		}
+	}
+	close(fds[1]);
+	CHECK(pid > 0);
+	while (pid > 0 && (got = (int)read(fds[0], &id, sizeof(id))) ==
+	    (int)sizeof(id)) {
+		if (n == cap) {
+			cap = cap == 0 ? 256 : cap * 2;
+			acked = xrealloc(acked, cap * sizeof(*acked));
+		}
+		acked[n++] = id;
+		if (n == (size_t)want) {
+			CHECK(kill(pid, SIGKILL) == 0);
+		}
+	}
+	close(fds[0]);
+	if (pid > 0) {
+		CHECK(waitpid(pid, &status, 0) == pid);
+		CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	}
+	CHECK(n >= (size_t)want);
+
+	CHECK(open_store(path, 0, 0, true) == 0);
+	got = store_history("crash", "sink", n + 100, &m);
+	CHECK(got >= (int)n);
+	for (i = 0; i < got && j < n; i++) {
+		if (m[i].id == acked[j]) {
+			j++;
+		}
+	}
+	all = j == n;
+	CHECK(all);
+	store_messages_free(m, got);
+	store_close();
+	free(acked);
+	free(path);
+}
+
 /* Wait until the writer's retention pass brought the count to want. */
 static bool
 wait_count(int64_t want)
@@ -1078,7 +1146,7 @@ bench(void)
 	char *path = db_path("bench.db");
 	struct sender a[THREADS];
 	pthread_t tid[THREADS];
-	int one = small ? 50 : 1000, each = small ? 5 : 100, total, i;
+	int one = small ? 50 : 1000, each = small ? 5 : 200, total, i;
 	double secs;
 
 	CHECK(open_store(path, 0, 0, true) == 0);
@@ -1134,6 +1202,7 @@ main(void)
 	test_readonly();
 	test_disk_full();
 	test_io_error();
+	test_crash();
 	test_retention();
 	bench();
 

@@ -1,7 +1,8 @@
 /*
  * Unit tests for the users file: the CSV dialect and every error it
  * reports, password checks against real crypt(3) hashes and legacy
- * plaintext, the file mode rule, and the live table following edits.
+ * plaintext, locked accounts, the file mode rule, and the live table
+ * following edits.
  */
 #include "config.h"
 
@@ -141,7 +142,29 @@ test_format(void)
 	CHECK(u != NULL && u->role == ROLE_USER);
 	u = userdb_find(db, "frank");
 	CHECK_STR(u != NULL ? u->password : NULL, "\"");
+	CHECK(u != NULL && !u->locked);
 	userdb_free(db);
+
+	/* A '!' before the password locks the account, as in shadow(5). */
+	text = xasprintf("username,password,role\nalice,!%s,admin\n"
+	    "bob, !pw \ncarol,\"!pa,ss\"\ndave,p!w\n", yes_hash);
+	db = parse(text, err, sizeof(err));
+	CHECK(db != NULL);
+	CHECK_STR(err, "");
+	u = userdb_find(db, "alice");
+	CHECK(u != NULL && u->locked && !u->plaintext &&
+	    u->role == ROLE_ADMIN && strcmp(u->password, yes_hash) == 0);
+	u = userdb_find(db, "bob");
+	CHECK(u != NULL && u->locked && u->plaintext);
+	CHECK_STR(u != NULL ? u->password : NULL, "pw");
+	u = userdb_find(db, "carol");
+	CHECK(u != NULL && u->locked && u->plaintext);
+	CHECK_STR(u != NULL ? u->password : NULL, "pa,ss");
+	u = userdb_find(db, "dave");
+	CHECK(u != NULL && !u->locked);
+	CHECK_STR(u != NULL ? u->password : NULL, "p!w");
+	userdb_free(db);
+	free(text);
 
 	/* A header alone is a valid, empty table. */
 	db = parse("username,password,role\n", err, sizeof(err));
@@ -206,6 +229,16 @@ test_errors(void)
 	ERR("username,password,role\nbob,\n", NAME ":2: ", "empty password");
 	ERR("username,password,role\nbob,\"\",admin\n", NAME ":2: ",
 	    "empty password");
+	ERR("username,password,role\nbob,!\n", NAME ":2: ",
+	    "empty password after the lock mark '!'");
+	ERR("username,password,role\nbob,\"!\",admin\n", NAME ":2: ",
+	    "empty password after the lock mark '!'");
+	ERR("username,password,role\nbob,!!pw\n", NAME ":2: ",
+	    "password starts with '!!' (one '!' locks an account)");
+	ERR("username,password\nbob,!$1$PMi8zBUH$oHoc8ey8ayei.4/T.MEhh0\n",
+	    NAME ":2: ", "unsupported password hash '$1$'");
+	ERR("username,password\nbob,!$y$j9T$salt$tooshort\n", NAME ":2: ",
+	    "malformed $y$ password hash");
 	ERR("username,password\nbob,$1$PMi8zBUH$oHoc8ey8ayei.4/T.MEhh0\n",
 	    NAME ":2: ", "unsupported password hash '$1$'");
 	ERR("username,password\nbob,$\n", NAME ":2: ",
@@ -261,6 +294,8 @@ elapsed(const struct timespec *a)
 	    (double)(b.tv_nsec - a->tv_nsec) / 1e9;
 }
 
+#define AUTH(name, pw, len, role) userdb_authenticate(db, name, pw, len, role)
+
 static void
 test_authenticate(void)
 {
@@ -268,15 +303,16 @@ test_authenticate(void)
 	struct userdb *db;
 	enum user_role role;
 	struct timespec t0;
-	double t_known, t_unknown;
+	double t_known, t_unknown, t_locked;
 
 	longpw = xmalloc(PASSWORD_MAX + 2);
 	memset(longpw, 'L', PASSWORD_MAX + 1);
 	longpw[PASSWORD_MAX + 1] = '\0';
 	/* Two yescrypt users make yescrypt the dummy's method. */
 	text = xasprintf("username,password,role\nalice,%s\nerin,%s,user\n"
-	    "root,%s,admin\nbob,\"bob's, pw\"\nlong,%.*s\n", yes_hash,
-	    yes_hash, sha_hash, PASSWORD_MAX, longpw);
+	    "root,%s,admin\nbob,\"bob's, pw\"\nlong,%.*s\n"
+	    "locky,!%s,admin\nlockp,\"!pa,ss\"\n", yes_hash, yes_hash,
+	    sha_hash, PASSWORD_MAX, longpw, yes_hash);
 	db = parse(text, err, sizeof(err));
 	CHECK(db != NULL);
 	CHECK_STR(err, "");
@@ -287,50 +323,66 @@ test_authenticate(void)
 	}
 
 	role = ROLE_ADMIN;
-	CHECK(userdb_authenticate(db, "alice", "alice-pw", 8, &role));
+	CHECK(AUTH("alice", "alice-pw", 8, &role) == AUTH_OK);
 	CHECK(role == ROLE_USER);
 	/* The fastest of two: a preempted run must not fail the test. */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	CHECK(!userdb_authenticate(db, "alice", "alice-px", 8, &role));
+	CHECK(AUTH("alice", "alice-px", 8, &role) == AUTH_FAIL);
 	t_known = elapsed(&t0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	CHECK(!userdb_authenticate(db, "erin", "alice-px", 8, &role));
+	CHECK(AUTH("erin", "alice-px", 8, &role) == AUTH_FAIL);
 	if (elapsed(&t0) < t_known) {
 		t_known = elapsed(&t0);
 	}
-	CHECK(!userdb_authenticate(db, "Alice", "alice-pw", 8, &role));
-	CHECK(!userdb_authenticate(db, "alice", "alice-pw!", 9, &role));
-	CHECK(!userdb_authenticate(db, "alice", "alice-pw\0x", 10, &role));
-	CHECK(!userdb_authenticate(db, "alice", "", 0, &role));
+	CHECK(AUTH("Alice", "alice-pw", 8, &role) == AUTH_FAIL);
+	CHECK(AUTH("alice", "alice-pw!", 9, &role) == AUTH_FAIL);
+	CHECK(AUTH("alice", "alice-pw\0x", 10, &role) == AUTH_FAIL);
+	CHECK(AUTH("alice", "", 0, &role) == AUTH_FAIL);
 	/* Past libcrypt's limit a password cannot match a hash. */
-	CHECK(!userdb_authenticate(db, "alice", longpw, 600, &role));
+	CHECK(AUTH("alice", longpw, 600, &role) == AUTH_FAIL);
 
 	role = ROLE_USER;
-	CHECK(userdb_authenticate(db, "root", "root-pw", 7, &role));
+	CHECK(AUTH("root", "root-pw", 7, &role) == AUTH_OK);
 	CHECK(role == ROLE_ADMIN);
-	CHECK(!userdb_authenticate(db, "root", "root-p", 6, NULL));
+	CHECK(AUTH("root", "root-p", 6, NULL) == AUTH_FAIL);
 
-	CHECK(userdb_authenticate(db, "bob", "bob's, pw", 9, &role));
+	CHECK(AUTH("bob", "bob's, pw", 9, &role) == AUTH_OK);
 	CHECK(role == ROLE_USER);
-	CHECK(!userdb_authenticate(db, "bob", "bob's, p", 8, &role));
-	CHECK(!userdb_authenticate(db, "bob", "bob's, pwx", 10, &role));
+	CHECK(AUTH("bob", "bob's, p", 8, &role) == AUTH_FAIL);
+	CHECK(AUTH("bob", "bob's, pwx", 10, &role) == AUTH_FAIL);
 
 	/* The longest password accepted; one byte more is refused. */
-	CHECK(userdb_authenticate(db, "long", longpw, PASSWORD_MAX, NULL));
-	CHECK(!userdb_authenticate(db, "long", longpw, PASSWORD_MAX + 1,
-	    NULL));
+	CHECK(AUTH("long", longpw, PASSWORD_MAX, NULL) == AUTH_OK);
+	CHECK(AUTH("long", longpw, PASSWORD_MAX + 1, NULL) == AUTH_FAIL);
+
+	/* Locked: told apart only with the right password, role not given. */
+	role = ROLE_USER;
+	CHECK(AUTH("locky", "alice-pw", 8, &role) == AUTH_LOCKED);
+	CHECK(role == ROLE_USER);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK(AUTH("locky", "alice-px", 8, &role) == AUTH_FAIL);
+	t_locked = elapsed(&t0);
+	CHECK(AUTH("locky", "!alice-pw", 9, &role) == AUTH_FAIL);
+	CHECK(AUTH("lockp", "pa,ss", 5, &role) == AUTH_LOCKED);
+	CHECK(AUTH("lockp", "!pa,ss", 6, &role) == AUTH_FAIL);
+	CHECK(AUTH("lockp", "pa,s", 4, &role) == AUTH_FAIL);
+	CHECK(role == ROLE_USER);
 
 	role = ROLE_ADMIN;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	CHECK(!userdb_authenticate(db, "nobody", "alice-pw", 8, &role));
+	CHECK(AUTH("nobody", "alice-pw", 8, &role) == AUTH_FAIL);
 	t_unknown = elapsed(&t0);
 	CHECK(role == ROLE_ADMIN);
-	CHECK(!userdb_authenticate(db, "-bad name", "x", 1, &role));
-	CHECK(!userdb_authenticate(db, NULL, "x", 1, &role));
-	CHECK(!userdb_authenticate(db, "alice", NULL, 8, &role));
+	CHECK(AUTH("-bad name", "x", 1, &role) == AUTH_FAIL);
+	CHECK(AUTH(NULL, "x", 1, &role) == AUTH_FAIL);
+	CHECK(AUTH("alice", NULL, 8, &role) == AUTH_FAIL);
 	CHECK(role == ROLE_ADMIN);
-	/* An unknown user costs a real hash (loose bound: no flaky test). */
+	/*
+	 * An unknown or locked user costs a real hash (loose bounds: no
+	 * flaky test).
+	 */
 	CHECK(t_unknown > t_known / 4);
+	CHECK(t_locked > t_known / 4);
 
 	userdb_free(db);
 	free(longpw);
@@ -493,8 +545,8 @@ worker_main(void *arg)
 
 	for (i = 0; i < 5; i++) {
 		db = userdb_acquire();
-		if (db != NULL &&
-		    userdb_authenticate(db, "alice", "alice-pw", 8, NULL)) {
+		if (db != NULL && userdb_authenticate(db, "alice",
+		    "alice-pw", 8, NULL) == AUTH_OK) {
 			(*ok)++;
 		}
 		userdb_release(db);
