@@ -248,7 +248,9 @@ cmd_who(struct cmd_ctx *ctx, int argc, char **argv)
 		return 0;
 	}
 	router_foreach(collect_session, &l);
-	qsort(l.rows, l.n, sizeof(*l.rows), cmp_row);
+	if (l.n > 0) {
+		qsort(l.rows, l.n, sizeof(*l.rows), cmp_row);
+	}
 	if (ctx->json) {
 		buf_append(&b, "[", 1);
 	} else {
@@ -423,9 +425,6 @@ cmd_logout(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	char *bye;
 
-	if (ctx->session == NULL) {
-		return 0;
-	}
 	/* Scripts without a terminal get no goodbye line in their output. */
 	bye = ctx->session->interactive ? xasprintf(MSG_GOODBYE, ctx->user) :
 	    xstrdup("");

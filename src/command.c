@@ -24,10 +24,10 @@ static const struct command commands[] = {
 	{ "help", "[command]", "list the commands, or show how to use one",
 	    "help msg", 0, 1, 0, cmd_help },
 	{ "msg", "<user> <text>", "send a private message to a user",
-	    "msg bob are you there?", 2, 2, CMD_REST, cmd_msg },
+	    "msg bob are you there?", 2, 2, CMD_REST | CMD_CHAT, cmd_msg },
 	{ "history", "[user] [count]",
 	    "show your recent messages, with one user or with everyone",
-	    "history bob 50", 0, 2, 0, cmd_history },
+	    "history bob 50", 0, 2, CMD_CHAT, cmd_history },
 	{ "who", "", "list who is online (admins see every session)",
 	    "who", 0, 0, 0, cmd_who },
 	{ "users", "", "list the accounts, when each was last seen, who is "
@@ -35,7 +35,7 @@ static const struct command commands[] = {
 	{ "passwd", "[user]", "change your password (admins: anyone's)",
 	    "passwd", 0, 1, CMD_AUDIT, cmd_passwd },
 	{ "logout", "", "end the session (Ctrl-D does the same)", "logout",
-	    0, 0, 0, cmd_logout },
+	    0, 0, CMD_CHAT, cmd_logout },
 	{ "broadcast", "<text>", "send a server message to everyone online",
 	    "broadcast maintenance at 18:00", 1, 1, CMD_ADMIN | CMD_AUDIT |
 	    CMD_REST, cmd_broadcast },
@@ -240,6 +240,11 @@ command_run(struct cmd_ctx *ctx, const char *line, size_t len)
 	}
 	if (argc - 1 < c->min_args || argc > max) {
 		usage(ctx, c);
+		rc = 1;
+		goto out;
+	}
+	if ((c->flags & CMD_CHAT) && ctx->session == NULL) {
+		ctx_errorf(ctx, ERR_CHAT_ONLY, c->name);
 		rc = 1;
 		goto out;
 	}

@@ -33,6 +33,7 @@ struct cmd_ctx {
 #define CMD_REST 0x01	/* the last argument takes the rest of the line */
 #define CMD_ADMIN 0x02	/* admins only */
 #define CMD_AUDIT 0x04	/* log every use (admin actions) */
+#define CMD_CHAT 0x08	/* needs a chat session (not the admin socket) */
 
 /*
  * command_run() returns CMD_ASK when the command needs secrets (a

@@ -15,6 +15,7 @@ struct options {
 	char *users_file;
 	char *state_dir;
 	char *host_key;		/* empty: STATE_DIR/ssh_host_ed25519_key */
+	char *admin_socket;	/* empty: STATE_DIR/sshchatd.sock */
 	char *shell_path;	/* empty: found at start */
 	char *log_level;
 	int kex_timeout;	/* seconds */
@@ -26,6 +27,19 @@ struct options {
 	char *store_sync;	/* full or normal */
 	int max_queued;		/* undelivered messages per recipient */
 	int retention_days;	/* 0: keep delivered messages forever */
+	char *max_startups;	/* "start:rate:full" unauthenticated */
+	int per_source_max_startups;
+	int penalty_authfail;	/* seconds added per failed connection */
+	int penalty_noauth;	/* seconds added per silent connection */
+	int penalty_min;	/* enforced once a penalty reaches this */
+	int penalty_max;
+	int max_sessions;
+	int max_sessions_per_user;
+	int idle_timeout;	/* seconds; 0: never */
+	int client_alive_interval;	/* seconds; 0: no keepalive */
+	int client_alive_count_max;
+	int message_rate;	/* lines a second; 0: no limit */
+	int message_burst;
 };
 
 extern struct options options;

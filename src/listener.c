@@ -20,6 +20,8 @@
 #include <libssh/libssh.h>
 #include <libssh/server.h>
 
+#include "conf.h"
+#include "gate.h"
 #include "log.h"
 #include "listener.h"
 #include "session.h"
@@ -75,7 +77,8 @@ listener_listen(const char *addr, int port, const char *hostkey,
 }
 
 static void
-format_addr(const struct sockaddr_storage *ss, char *out, size_t outlen)
+format_addr(const struct sockaddr_storage *ss, char *out, size_t outlen,
+    char *ip, size_t iplen)
 {
 	char host[INET6_ADDRSTRLEN] = "?";
 	int port = 0;
@@ -92,6 +95,45 @@ format_addr(const struct sockaddr_storage *ss, char *out, size_t outlen)
 		port = ntohs(in6->sin6_port);
 	}
 	snprintf(out, outlen, "%s:%d", host, port);
+	snprintf(ip, iplen, "%s", host);
+}
+
+/*
+ * TCP keepalive finds peers that vanished without a FIN; the user
+ * timeout drops a peer that stops acknowledging what we send.
+ */
+static void
+set_keepalive(int fd)
+{
+	int on = 1, idle = options.client_alive_interval;
+	int cnt = options.client_alive_count_max;
+	unsigned timeout = (unsigned)(idle * cnt) * 1000u;
+
+	if (idle <= 0) {
+		return;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &idle, sizeof(idle));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &timeout,
+	    sizeof(timeout));
+}
+
+/* Log refusals at most once a second, with how many there were. */
+static void
+log_refusal(const char *ip, const char *why)
+{
+	static int64_t last;
+	int64_t now = now_ms();
+
+	if (now - last >= 1000) {
+		unsigned long n = gate_take_refusals();
+
+		info("refused %lu connection%s; latest from %s: %s", n,
+		    n == 1 ? "" : "s", ip, why);
+		last = now;
+	}
 }
 
 static void
@@ -99,7 +141,7 @@ accept_one(int lfd)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
-	char addr[64];
+	char addr[64], ip[64], why[128];
 	ssh_session ssh;
 	int fd, one = 1;
 
@@ -112,20 +154,29 @@ accept_one(int lfd)
 		}
 		return;
 	}
+	format_addr(&ss, addr, sizeof(addr), ip, sizeof(ip));
+	if (!gate_admit(ip, why, sizeof(why))) {
+		log_refusal(ip, why);
+		close(fd);
+		return;
+	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	format_addr(&ss, addr, sizeof(addr));
+	set_keepalive(fd);
 	ssh = ssh_new();
 	if (ssh == NULL) {
+		gate_unauthenticated(ip, false);
 		close(fd);
 		return;
 	}
 	if (ssh_bind_accept_fd(sshbind, ssh, fd) != SSH_OK) {
 		error("accept from %s: %s", addr, ssh_get_error(sshbind));
+		gate_unauthenticated(ip, false);
 		ssh_free(ssh);
 		close(fd);
 		return;
 	}
-	if (session_start(ssh, addr) < 0) {
+	if (session_start(ssh, addr, ip) < 0) {
+		gate_unauthenticated(ip, false);
 		ssh_disconnect(ssh);
 		ssh_free(ssh);
 	}

@@ -83,6 +83,22 @@ router_deliver(const struct store_message *m)
 	return n;
 }
 
+unsigned
+router_user_sessions(const char *user)
+{
+	unsigned n = 0;
+
+	pthread_mutex_lock(&lock);
+	for (struct session *s = table[hash(user)]; s != NULL;
+	    s = s->router_next) {
+		if (strcmp(s->user, user) == 0) {
+			n++;
+		}
+	}
+	pthread_mutex_unlock(&lock);
+	return n;
+}
+
 bool
 router_is_online(const char *user)
 {

@@ -30,6 +30,8 @@ int router_deliver(const struct store_message *m);
 /* Online users (unique, sorted) as "a, b, c"; returns the count. */
 unsigned router_online(struct buf *out);
 bool router_is_online(const char *user);
+/* Sessions of user now online. */
+unsigned router_user_sessions(const char *user);
 /* Online user names starting with prefix, NUL-separated. */
 void router_complete(const char *prefix, struct buf *out);
 

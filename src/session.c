@@ -27,9 +27,11 @@
 #include "command.h"
 #include "conf.h"
 #include "daemon.h"
+#include "gate.h"
 #include "log.h"
 #include "mailbox.h"
 #include "messages.h"
+#include "ratelimit.h"
 #include "record.h"
 #include "render.h"
 #include "router.h"
@@ -50,7 +52,7 @@ struct sess {
 	struct ssh_server_callbacks_struct scb;
 	struct ssh_channel_callbacks_struct ccb;
 	int auth_tries;
-	bool authed, want_shell, has_pty, disconnect, locked;
+	bool authed, want_shell, has_pty, disconnect, locked, idle_warned;
 	bool chan_closed, client_eof, stdin_closed;
 	bool out_open, err_open, core_open;
 	bool out_polled, err_polled, core_polled;
@@ -85,6 +87,7 @@ static const char *const reason_names[] = {
 	[END_DROPPED] = "dropped",
 	[END_SHUTDOWN] = "shutdown",
 	[END_KICKED] = "kicked",
+	[END_IDLE] = "idle",
 };
 
 const char *
@@ -139,6 +142,7 @@ auth_password_cb(ssh_session ssh, const char *user, const char *password,
 		s->pub.role = role;
 		s->authed = true;
 		s->locked = r == AUTH_LOCKED;
+		gate_authenticated(s->pub.ip);
 		info("password accepted for %s from %s%s", user, s->pub.addr,
 		    s->locked ? " (account locked)" : "");
 		return SSH_AUTH_SUCCESS;
@@ -448,6 +452,15 @@ core_cb(socket_t fd, int revents, void *userdata)
 	case REC_LINE:
 		free(s->pending);
 		s->pending = NULL;
+		if (!ratelimit_take(s->pub.user)) {
+			char *e = xasprintf(ERR_RATE_LIMIT, options.message_rate,
+			    options.message_burst);
+
+			session_print(&s->pub, REC_ERROR, e);
+			mailbox_push(s->pub.mbox, REC_DONE, "1", 1, 0);
+			free(e);
+			break;
+		}
 		run_line(s, s->rbuf, (size_t)n, NULL, 0);
 		break;
 	case REC_SECRETS:
@@ -616,6 +629,34 @@ update_polling(struct sess *s)
 	}
 }
 
+/* IdleTimeout: one warning, then the end. */
+static void
+check_idle(struct sess *s)
+{
+	int64_t limit = (int64_t)options.idle_timeout * 1000;
+	int64_t idle = now_ms() - s->pub.last_input_ms;
+	int64_t warn_before = limit / 3 < 60000 ? limit / 3 : 60000;
+
+	if (limit <= 0 || s->pub.end_request != END_NONE) {
+		return;
+	}
+	if (idle >= limit) {
+		char *text = xasprintf(MSG_IDLE_END, options.idle_timeout);
+
+		session_request_end(&s->pub, END_IDLE, text);
+		free(text);
+	} else if (idle >= limit - warn_before && !s->idle_warned) {
+		char *text = xasprintf(MSG_IDLE_WARNING,
+		    (long long)((limit - idle + 999) / 1000));
+
+		session_print(&s->pub, REC_TEXT, text);
+		free(text);
+		s->idle_warned = true;
+	} else if (idle < limit - warn_before) {
+		s->idle_warned = false;
+	}
+}
+
 static enum end_reason
 relay(struct sess *s)
 {
@@ -635,6 +676,7 @@ relay(struct sess *s)
 		if (s->end_deadline != 0 && now_ms() > s->end_deadline) {
 			break;
 		}
+		check_idle(s);
 		if (server_shutting_down && s->pub.end_request == END_NONE) {
 			char *bye = xasprintf(MSG_SHUTDOWN, s->pub.user);
 
@@ -698,16 +740,13 @@ finish(struct sess *s, enum end_reason reason)
 	    session_end_reason_name(reason));
 }
 
-/* A locked account gave the right password: say so, and close. */
+/* Tell the client why there is no shell, exit 1, and close. */
 static void
-refuse_locked(struct sess *s)
+close_channel_with(struct sess *s, const char *why)
 {
-	char *text = xasprintf("%s\r\n", MSG_LOCKED_LOGIN);
+	char *text = xasprintf("%s\r\n", why);
 	int64_t deadline = now_ms() + 2000;
 
-	event_log("LOGIN_FAILED", "user", s->pub.user, "addr", s->pub.addr,
-	    "reason", "locked", (char *)NULL);
-	daemon_stats.failed_logins++;
 	ssh_channel_write_stderr(s->chan, text, (uint32_t)strlen(text));
 	ssh_channel_request_send_exit_status(s->chan, 1);
 	ssh_channel_send_eof(s->chan);
@@ -716,6 +755,40 @@ refuse_locked(struct sess *s)
 		ssh_event_dopoll(s->ev, 100);
 	}
 	free(text);
+}
+
+/* A locked account gave the right password: say so, and close. */
+static void
+refuse_locked(struct sess *s)
+{
+	event_log("LOGIN_FAILED", "user", s->pub.user, "addr", s->pub.addr,
+	    "reason", "locked", (char *)NULL);
+	daemon_stats.failed_logins++;
+	close_channel_with(s, MSG_LOCKED_LOGIN);
+}
+
+/* MaxSessions and MaxSessionsPerUser; a refusal is told to the client. */
+static bool
+session_allowed(struct sess *s)
+{
+	char *text = NULL;
+
+	if (router_session_count() >= (unsigned)options.max_sessions) {
+		text = xasprintf(ERR_SERVER_FULL, options.max_sessions);
+	} else if (router_user_sessions(s->pub.user) >=
+	    (unsigned)options.max_sessions_per_user) {
+		text = xasprintf(ERR_TOO_MANY_SESSIONS, s->pub.user,
+		    options.max_sessions_per_user);
+	}
+	if (text == NULL) {
+		return true;
+	}
+	info("%s", text);
+	event_log("LOGIN_FAILED", "user", s->pub.user, "addr", s->pub.addr,
+	    "reason", "too-many-sessions", (char *)NULL);
+	close_channel_with(s, text);
+	free(text);
+	return false;
 }
 
 /* Until the shell starts: key exchange, authentication, channel setup. */
@@ -748,7 +821,9 @@ handshake(struct sess *s)
 		return false;
 	}
 	ssh_event_add_fd(s->ev, s->pub.wake_fd, POLLIN, wake_cb, s);
-	deadline = s->pub.login_ms + options.login_grace_time * 1000;
+	/* A little jitter, so timed-out slots are not freed in lockstep. */
+	deadline = s->pub.login_ms + options.login_grace_time * 1000 +
+	    (int64_t)(s->pub.id * 7919 % 1000) * options.login_grace_time / 10;
 	while (!(s->authed && s->want_shell && s->chan != NULL)) {
 		if (ssh_event_dopoll(s->ev, 200) == SSH_ERROR &&
 		    connection_lost(s)) {
@@ -776,13 +851,20 @@ session_main(void *arg)
 {
 	struct sess *s = arg;
 	enum end_reason reason;
+	bool ok;
 
 	log_ssh_thread_init(s->pub.id);
 	info("connection from %s", s->pub.addr);
 	s->pub.login_ms = now_ms();
-	if (handshake(s)) {
+	ok = handshake(s);
+	if (!s->authed) {
+		gate_unauthenticated(s->pub.ip, s->auth_tries > 0);
+	}
+	if (ok) {
 		if (s->locked) {
 			refuse_locked(s);
+		} else if (!session_allowed(s)) {
+			/* the client was told why */
 		} else if (start_shell(s) == 0) {
 			reason = relay(s);
 			finish(s, reason);
@@ -816,7 +898,7 @@ session_main(void *arg)
 }
 
 int
-session_start(void *ssh, const char *addr)
+session_start(void *ssh, const char *addr, const char *ip)
 {
 	struct sess *s = xcalloc(1, sizeof(*s));
 	pthread_attr_t attr;
@@ -826,6 +908,7 @@ session_start(void *ssh, const char *addr)
 	s->ssh = ssh;
 	s->pub.id = ++next_id;
 	snprintf(s->pub.addr, sizeof(s->pub.addr), "%s", addr);
+	snprintf(s->pub.ip, sizeof(s->pub.ip), "%s", ip);
 	s->pub.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	s->sp.pid = -1;
 	s->sp.in_fd = s->sp.out_fd = s->sp.err_fd = s->sp.core_fd = -1;

@@ -22,6 +22,7 @@ enum end_reason {
 	END_DROPPED,	/* the connection was lost */
 	END_SHUTDOWN,	/* the daemon is stopping */
 	END_KICKED,	/* an admin ended it */
+	END_IDLE,	/* IdleTimeout passed without input */
 };
 
 struct session {
@@ -29,6 +30,7 @@ struct session {
 	char user[USER_NAME_MAX + 1];
 	enum user_role role;
 	char addr[64];		/* "address:port" of the client */
+	char ip[64];		/* the address alone, for the gate */
 	time_t login_time;
 	int64_t login_ms;
 	_Atomic int64_t last_input_ms;
@@ -53,7 +55,7 @@ void session_request_end(struct session *s, enum end_reason why,
 void session_print(struct session *s, int type, const char *text);
 
 /* Start the session thread; it takes ownership of the ssh_session. */
-int session_start(void *ssh, const char *addr);
+int session_start(void *ssh, const char *addr, const char *ip);
 
 /* Session ids continue from the last run's (see store_max_session_id). */
 void session_set_first_id(unsigned long id);

@@ -17,12 +17,15 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <libssh/libssh.h>
 
+#include "admin.h"
 #include "conf.h"
 #include "daemon.h"
+#include "gate.h"
 #include "hostkey.h"
 #include "log.h"
 #include "messages.h"
@@ -40,8 +43,9 @@ static void
 usage(FILE *fp)
 {
 	fprintf(fp,
-	    "usage: sshchatd [-DdehTtV] [-f config_file] [-l address] [-p port]\n"
-	    "                [-S state_dir] [-u users_file]\n");
+	    "usage: sshchatd [-DdehTtV] [-f config_file] [-l address] "
+	    "[-o keyword=value]\n"
+	    "                [-p port] [-S state_dir] [-u users_file]\n");
 }
 
 static void
@@ -101,6 +105,64 @@ find_shell(const char *argv0)
 	}
 	free(options.shell_path);
 	options.shell_path = xstrdup(LIBEXECDIR "/sshchat-shell");
+}
+
+/*
+ * Going to the background: fork before any thread exists; the parent
+ * relays what the child prints (errors, the listening line) and exits 0
+ * once the child is serving, or 1 if it died during start-up.
+ */
+static void
+detach_begin(void)
+{
+	int p[2], status;
+	pid_t pid;
+	char buf[512];
+	ssize_t n;
+
+	if (pipe(p) < 0) {
+		die("pipe: %s", strerror(errno));
+	}
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0) {
+		die("fork: %s", strerror(errno));
+	}
+	if (pid > 0) {
+		close(p[1]);
+		while ((n = read(p[0], buf, sizeof(buf))) > 0 ||
+		    (n < 0 && errno == EINTR)) {
+			if (n > 0) {
+				(void)!write(STDERR_FILENO, buf, (size_t)n);
+			}
+		}
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			exit(WIFEXITED(status) && WEXITSTATUS(status) != 0 ?
+			    WEXITSTATUS(status) : 1);
+		}
+		exit(0);
+	}
+	close(p[0]);
+	setsid();
+	dup2(p[1], STDOUT_FILENO);
+	dup2(p[1], STDERR_FILENO);
+	close(p[1]);
+}
+
+static void
+detach_finish(void)
+{
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (fd >= 0) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		close(fd);
+	}
+	if (chdir("/") < 0) {
+		warn("chdir /: %s", strerror(errno));
+	}
 }
 
 static void
@@ -186,15 +248,19 @@ shutdown_session(struct session *s, void *arg)
 int
 main(int argc, char **argv)
 {
-	const char *config = NULL, *cl_key[16], *cl_val[16];
+	const char *config = NULL, *cl_key[64], *cl_val[64];
 	bool foreground = false, test_only = false, dump = false;
 	bool log_stderr = false;
 	int ncl = 0, ch, sfd, bound_port;
 	char err[1024], fp[128], cwd[PATH_MAX], *config_dir, *hostkey;
+	char *admin_path;
 	struct signalfd_siginfo si;
 	sigset_t mask;
 
-	while ((ch = getopt(argc, argv, "DdeTtVf:hl:p:S:u:")) != -1) {
+	while ((ch = getopt(argc, argv, "DdeTtVf:hl:o:p:S:u:")) != -1) {
+		if (ncl >= (int)ARRAY_SIZE(cl_key)) {
+			die("too many options");
+		}
 		switch (ch) {
 		case 'D':
 			foreground = true;
@@ -225,6 +291,21 @@ main(int argc, char **argv)
 			cl_key[ncl] = "ListenAddress";
 			cl_val[ncl++] = optarg;
 			break;
+		case 'o': {
+			/* -o Keyword=value, as in sshd. */
+			char *eq = strchr(optarg, '=');
+
+			if (eq == NULL) {
+				eq = strchr(optarg, ' ');
+			}
+			if (eq == NULL) {
+				die("-o %s: expected keyword=value", optarg);
+			}
+			*eq = '\0';
+			cl_key[ncl] = optarg;
+			cl_val[ncl++] = eq + 1;
+			break;
+		}
 		case 'p':
 			cl_key[ncl] = "Port";
 			cl_val[ncl++] = optarg;
@@ -282,6 +363,7 @@ main(int argc, char **argv)
 		absolutize(&options.users_file, config_dir);
 		absolutize(&options.state_dir, config_dir);
 		absolutize(&options.host_key, config_dir);
+		absolutize(&options.admin_socket, config_dir);
 		absolutize(&options.shell_path, config_dir);
 	}
 	for (int i = 0; i < ncl; i++) {
@@ -292,7 +374,11 @@ main(int argc, char **argv)
 	absolutize(&options.users_file, cwd);
 	absolutize(&options.state_dir, cwd);
 	absolutize(&options.host_key, cwd);
+	absolutize(&options.admin_socket, cwd);
 	free(config_dir);
+	if (gate_configure(err, sizeof(err)) < 0) {
+		die("%s", err);
+	}
 	find_shell(argv[0]);
 	if (options.host_key[0] == '\0') {
 		free(options.host_key);
@@ -300,6 +386,9 @@ main(int argc, char **argv)
 		    options.state_dir);
 	}
 	hostkey = options.host_key;
+	admin_path = options.admin_socket[0] != '\0' ?
+	    xstrdup(options.admin_socket) :
+	    xasprintf("%s/" ADMIN_SOCKET_NAME, options.state_dir);
 	log_set_level(strcmp(options.log_level, "debug") == 0 ? LOG_DEBUG :
 	    strcmp(options.log_level, "warn") == 0 ? LOG_WARN :
 	    strcmp(options.log_level, "error") == 0 ? LOG_ERROR : LOG_INFO);
@@ -324,11 +413,21 @@ main(int argc, char **argv)
 		userdb_release(db);
 		return 0;
 	}
+	if (!foreground) {
+		detach_begin();
+	}
 	check_state_dir(options.state_dir);
 	if (log_open(options.state_dir, err, sizeof(err)) < 0) {
 		die("%s", err);
 	}
 	log_set_stderr(log_stderr);
+	/*
+	 * The admin socket doubles as the state directory's lock: a second
+	 * daemon stops here, before it opens the store.
+	 */
+	if (admin_listen(admin_path, err, sizeof(err)) < 0) {
+		die("%s", err);
+	}
 	if (hostkey_ensure(hostkey, fp, sizeof(fp), err, sizeof(err)) < 0) {
 		die("%s", err);
 	}
@@ -344,27 +443,29 @@ main(int argc, char **argv)
 	    &bound_port, err, sizeof(err)) < 0) {
 		die("%s", err);
 	}
-	if (!foreground && daemon(0, 0) < 0) {
-		die("daemon: %s", strerror(errno));
-	}
 	info("host key %s %s", hostkey, fp);
-	info("listening on %s port %d", options.listen_address, bound_port);
-	if (foreground) {
-		printf("sshchatd listening on %s port %d\n",
-		    options.listen_address, bound_port);
-		fflush(stdout);
+	if (listener_start() < 0) {
+		die("cannot start the listener: %s", strerror(errno));
 	}
+	if (admin_start(admin_path, err, sizeof(err)) < 0) {
+		die("%s", err);
+	}
+	info("listening on %s port %d", options.listen_address, bound_port);
 	{
 		char port[16];
 
 		snprintf(port, sizeof(port), "%d", bound_port);
 		daemon_stats.started = time(NULL);
-	event_log("SERVER", "action", "start", "version",
+		event_log("SERVER", "action", "start", "version",
 		    PACKAGE_VERSION, "address", options.listen_address, "port",
 		    port, (char *)NULL);
 	}
-	if (listener_start() < 0) {
-		die("cannot start the listener: %s", strerror(errno));
+	/* The readiness line: tests and scripts wait for it. */
+	printf("sshchatd listening on %s port %d\n", options.listen_address,
+	    bound_port);
+	fflush(stdout);
+	if (!foreground) {
+		detach_finish();
 	}
 
 	for (;;) {
@@ -389,6 +490,8 @@ main(int argc, char **argv)
 	}
 
 	listener_stop();
+	admin_stop();
+	free(admin_path);
 	{
 		const char *why = daemon_shutdown_message();
 		char *safe = why != NULL ? render_text(why, strlen(why)) : NULL;

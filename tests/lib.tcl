@@ -829,3 +829,102 @@ proc ssh_run_timed {secs user pass opts stdin args} {
 	regsub {\n$} $out {} out
 	return [list $status $out $err]
 }
+
+# ---------------------------------------------------------------------
+# sshchatctl helpers (tests/ctl-*.exp): the admin client run against the
+# test daemon's admin socket, $tmpdir/state/sshchatd.sock.
+
+set sshchatctl [expr {[info exists env(SSHCHATCTL)] ? $env(SSHCHATCTL) :
+	"$builddir/sshchatctl"}]
+
+proc admin_socket {} {
+	global tmpdir
+	return $tmpdir/state/sshchatd.sock
+}
+
+# Run sshchatctl without a terminal: under the command prefix (a list,
+# such as a setpriv invocation, or {}), with stdin as its standard input
+# ("" for /dev/null) and args as its arguments.  Returns {exit_status
+# stdout stderr}, one trailing newline dropped from each.
+proc ctl_exec {prefix stdin args} {
+	global sshchatctl
+	set dir [make_tmpdir]
+	set n [clock microseconds]
+	set outfile $dir/ctl-stdout.$n
+	set errfile $dir/ctl-stderr.$n
+	set cmd [list exec -ignorestderr {*}$prefix $sshchatctl {*}$args \
+		> $outfile 2> $errfile]
+	if {$stdin ne ""} {
+		lappend cmd << $stdin
+	} else {
+		lappend cmd < /dev/null
+	}
+	set rc [catch $cmd msg opts]
+	set status 0
+	if {$rc != 0} {
+		set ec [dict get $opts -errorcode]
+		if {[lindex $ec 0] eq "CHILDSTATUS"} {
+			set status [lindex $ec 2]
+		} else {
+			set status "error: $msg"
+		}
+	}
+	set out [read_file $outfile]
+	set err [read_file $errfile]
+	file delete $outfile $errfile
+	regsub {\n$} $out {} out
+	regsub {\n$} $err {} err
+	return [list $status $out $err]
+}
+
+# sshchatctl -S STATE_DIR args..., as root, stdin from /dev/null.
+proc ctl {args} {
+	global tmpdir
+	return [ctl_exec {} "" -S $tmpdir/state {*}$args]
+}
+
+# The same with text on its standard input.
+proc ctl_stdin {stdin args} {
+	global tmpdir
+	return [ctl_exec {} $stdin -S $tmpdir/state {*}$args]
+}
+
+# Check a ctl result: the exit status, and regexps that stdout and
+# stderr must match ("" means the stream must be empty).
+proc ctl_check {result what status out_re err_re} {
+	lassign $result st out err
+	if {$st ne $status} {
+		fail "$what: exit status $st, expected $status\
+			(stdout: '$out', stderr: '$err')"
+	}
+	foreach {name text re} [list stdout $out $out_re stderr $err $err_re] {
+		if {$re eq ""} {
+			if {$text ne ""} {
+				fail "$what: unexpected $name '$text'"
+			}
+		} elseif {![regexp -- $re $text]} {
+			fail "$what: $name '$text' does not match '$re'"
+		}
+	}
+}
+
+# Spawn the interactive console on a terminal (HOME in the test's
+# directory, for the history file); returns the spawn id at the prompt.
+proc ctl_console {args} {
+	global sshchatctl tmpdir
+	spawn env HOME=$tmpdir TERM=dumb $sshchatctl -S $tmpdir/state {*}$args
+	set id $spawn_id
+	must $id "sshchatctl> " "the sshchatctl prompt"
+	return $id
+}
+
+# End a test that cannot run here (automake's SKIP status).
+proc skip {msg} {
+	global tmpdir test_name
+	puts "SKIP: $test_name: $msg"
+	stop_daemon
+	if {$tmpdir ne ""} {
+		exec rm -rf $tmpdir
+	}
+	exit 77
+}

@@ -29,7 +29,6 @@
  * Keywords documented before conf.c has their row (being added in
  * parallel); tolerated only while the table lacks them.
  */
-static const char *const pending_keywords[] = {"AdminSocket"};
 
 struct page {
 	char *path;
@@ -275,17 +274,6 @@ is_keyword(const char *name)
 	return false;
 }
 
-static bool
-is_pending(const char *name)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(pending_keywords); i++) {
-		if (strcmp(pending_keywords[i], name) == 0) {
-			return true;
-		}
-	}
-	return false;
-}
-
 /*
  * sshchatd.conf(5) has an ".It Cm Keyword" entry for every keyword that
  * ends "The default is ...", in alphabetical order, and no entry for a
@@ -346,8 +334,8 @@ test_keywords(const struct page *conf5, const struct page *sample)
 			conf5->lines[i], ".It Cm", name, sizeof(name))) {
 			continue;
 		}
-		CHECK(is_keyword(name) || is_pending(name));
-		if (!is_keyword(name) && !is_pending(name)) {
+		CHECK(is_keyword(name));
+		if (!is_keyword(name)) {
 			fprintf(stderr,
 			    "%s:%zu: '%s' is documented but is "
 			    "not a keyword\n",

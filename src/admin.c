@@ -1,0 +1,796 @@
+/*
+ * The admin socket: the accept thread and one thread per sshchatctl
+ * connection.  This module decides who may connect (file mode 0600 and
+ * SO_PEERCRED: root or the daemon's own user), frames records and runs
+ * each command line through command_run() with the admin role.  It
+ * knows nothing about what the commands do and never touches a chat
+ * session itself; the audit line is written by command_run().
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "admin.h"
+#include "command.h"
+#include "log.h"
+#include "record.h"
+#include "router.h"
+#include "userdb.h"
+#include "util.h"
+
+/* What an sshchatctl user reads; candidates for messages.h. */
+#define ERR_ADMIN_DENIED "error: permission denied: uid %u may not use " \
+	"the admin socket (only root and uid %u may)"
+#define ERR_ADMIN_BUSY "error: too many admin connections (at most %d); " \
+	"try again later"
+#define ERR_ADMIN_TOO_LONG "error: record too long (at most %d bytes)"
+#define ERR_ADMIN_CANCELLED "error: cancelled"
+#define ERR_ADMIN_NO_ANSWERS "error: not enough answers"
+#define ERR_ADMIN_UNASKED "error: answers sent, but no command asked for any"
+
+#define ADMIN_STACK (256 * 1024)
+#define STOP_WAIT_MS 10000	/* admin_stop waits this long for commands */
+#define SEND_TIMEOUT_S 5	/* a client that stops reading is dropped */
+#define MAX_ANSWERS 8
+
+struct conn {
+	int fd;
+	uid_t uid;
+	pid_t pid;
+	char user[64];
+	char origin[64];
+	bool json;
+	bool broken;		/* a send failed: the client is gone */
+	char *pending;		/* the line that waits for REC_SECRETS */
+	size_t pending_len;
+	char *buf;		/* RECORD_MAX + 1 bytes */
+};
+
+static struct {
+	int fd;			/* the listening socket */
+	int stop_fd;		/* eventfd: written once by admin_stop */
+	char *path;
+	dev_t dev;		/* the socket file we made, so that */
+	ino_t ino;		/* admin_stop removes no other one */
+	pthread_t thread;
+	bool started;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int nconns;		/* connection threads running */
+} adm = {
+	.fd = -1,
+	.stop_fd = -1,
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.cond = PTHREAD_COND_INITIALIZER,
+};
+
+/* Does a server answer on the socket at sa?  1 yes, 0 no (stale), -1. */
+static int
+socket_alive(const struct sockaddr_un *sa)
+{
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	int rc;
+
+	if (fd < 0) {
+		return -1;
+	}
+	if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0) {
+		rc = 1;
+	} else if (errno == ECONNREFUSED || errno == ENOENT) {
+		rc = 0;
+	} else if (errno == EAGAIN || errno == EPROTOTYPE) {
+		/* A full backlog, or a socket of another type: in use. */
+		rc = 1;
+	} else {
+		rc = -1;
+	}
+	close(fd);
+	return rc;
+}
+
+int
+admin_listen(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sa;
+	struct stat st;
+	int fd, alive;
+
+	if (adm.fd >= 0) {
+		if (strcmp(path, adm.path) == 0) {
+			return 0;
+		}
+		snprintf(err, errlen, "admin socket: already listening on %s",
+		    adm.path);
+		return -1;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (path[0] == '\0' || strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "admin socket %s: the path must be 1 to "
+		    "%zu bytes long", path, sizeof(sa.sun_path) - 1);
+		return -1;
+	}
+	memcpy(sa.sun_path, path, strlen(path));
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, errlen, "admin socket %s: the file "
+			    "exists and is not a socket", path);
+			return -1;
+		}
+		alive = socket_alive(&sa);
+		if (alive > 0) {
+			snprintf(err, errlen, "admin socket %s: another daemon "
+			    "is listening there (is sshchatd already running "
+			    "with this state directory?)", path);
+			return -1;
+		}
+		if (alive < 0) {
+			snprintf(err, errlen, "admin socket %s: cannot tell "
+			    "whether it is in use: %s", path, strerror(errno));
+			return -1;
+		}
+		if (unlink(path) < 0 && errno != ENOENT) {
+			snprintf(err, errlen, "admin socket %s: cannot remove "
+			    "the stale socket: %s", path, strerror(errno));
+			return -1;
+		}
+		info("admin socket %s: removed a stale socket", path);
+	} else if (errno != ENOENT) {
+		snprintf(err, errlen, "admin socket %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "admin socket: socket: %s",
+		    strerror(errno));
+		return -1;
+	}
+	/*
+	 * On Linux bind() gives the file the mode of the socket's inode
+	 * (less the umask): owner-only from its first instant, with no
+	 * process-wide umask change while other threads run.
+	 */
+	if (fchmod(fd, 0600) < 0) {
+		snprintf(err, errlen, "admin socket: fchmod: %s",
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		snprintf(err, errlen, "admin socket %s: cannot bind: %s", path,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (chmod(path, 0600) < 0 || lstat(path, &st) < 0 ||
+	    listen(fd, ADMIN_MAX_CONNECTIONS) < 0) {
+		snprintf(err, errlen, "admin socket %s: %s", path,
+		    strerror(errno));
+		unlink(path);
+		close(fd);
+		return -1;
+	}
+	adm.dev = st.st_dev;
+	adm.ino = st.st_ino;
+	adm.fd = fd;
+	adm.path = xstrdup(path);
+	return 0;
+}
+
+static void
+send_record(struct conn *c, int type, const char *data, size_t len)
+{
+	if (c->broken) {
+		return;
+	}
+	if (record_send(c->fd, type, data, len) < 0) {
+		debug("admin connection (%s): send: %s", c->origin,
+		    strerror(errno));
+		c->broken = true;
+	}
+}
+
+static void
+send_done(struct conn *c, int status)
+{
+	char st[16];
+
+	snprintf(st, sizeof(st), "%d", status);
+	send_record(c, REC_DONE, st, strlen(st));
+}
+
+static void
+send_error(struct conn *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+send_error(struct conn *c, const char *fmt, ...)
+{
+	va_list ap;
+	char *text;
+
+	va_start(ap, fmt);
+	text = xvasprintf(fmt, ap);
+	va_end(ap);
+	send_record(c, REC_ERROR, text, strlen(text));
+	free(text);
+}
+
+/*
+ * cmd_ctx.emit.  Output longer than one record is cut after a newline
+ * (the client ends each record with one), or failing that on a UTF-8
+ * character boundary.
+ */
+static void
+emit(struct cmd_ctx *ctx, int type, const char *text, size_t len)
+{
+	struct conn *c = ctx->arg;
+	const size_t max = RECORD_MAX - 1;
+
+	while (len > max && (type == REC_TEXT || type == REC_ERROR)) {
+		size_t n = max, skip = 1;
+
+		while (n > 0 && text[n - 1] != '\n') {
+			n--;
+		}
+		if (n > 0) {
+			n--;	/* the newline itself is not sent */
+		} else {
+			n = max;
+			while (n > 0 &&
+			    ((unsigned char)text[n] & 0xc0) == 0x80) {
+				n--;
+			}
+			skip = 0;
+		}
+		send_record(c, type, text, n);
+		text += n + skip;
+		len -= n + skip;
+	}
+	send_record(c, type, text, len);
+}
+
+static void
+run_line(struct conn *c, const char *line, size_t len, char **answers,
+    int nanswers)
+{
+	struct cmd_ctx ctx = {
+		.session = NULL,
+		.user = c->user,
+		.origin = c->origin,
+		.role = ROLE_ADMIN,
+		.json = c->json,
+		.secrets = answers,
+		.nsecrets = nanswers,
+		.emit = emit,
+		.arg = c,
+	};
+	int rc = command_run(&ctx, line, len);
+
+	if (rc == CMD_ASK) {
+		if (answers != NULL) {
+			/* It asked again: the answers did not satisfy it. */
+			send_error(c, ERR_ADMIN_NO_ANSWERS);
+			send_done(c, 1);
+			return;
+		}
+		c->pending = xstrndup(line, len);
+		c->pending_len = len;
+		return;
+	}
+	send_done(c, rc);
+}
+
+static void
+cancel_pending(struct conn *c)
+{
+	if (c->pending == NULL) {
+		return;
+	}
+	free(c->pending);
+	c->pending = NULL;
+	c->pending_len = 0;
+	send_error(c, ERR_ADMIN_CANCELLED);
+	send_done(c, 1);
+}
+
+/* REC_SECRETS: run the waiting line with the answers, then wipe them. */
+static void
+answer_pending(struct conn *c, char *data, size_t len)
+{
+	char *answers[MAX_ANSWERS + 1], *line;
+	size_t off = 0, line_len;
+	int n = 0;
+
+	if (c->pending == NULL) {
+		secure_zero(data, len);
+		send_error(c, ERR_ADMIN_UNASKED);
+		return;
+	}
+	while (off < len && n < MAX_ANSWERS) {
+		size_t l = strnlen(data + off, len - off);
+
+		answers[n++] = data + off;
+		off += l + 1;
+	}
+	answers[n] = NULL;
+	line = c->pending;
+	line_len = c->pending_len;
+	c->pending = NULL;
+	c->pending_len = 0;
+	run_line(c, line, line_len, answers, n);
+	secure_zero(data, len);
+	free(line);
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool
+is_blank(char ch)
+{
+	return ch == ' ' || ch == '\t';
+}
+
+void
+admin_complete(const char *line, struct buf *out)
+{
+	const char *first, *second, *word;
+	size_t first_len, word_len;
+	bool commands;
+
+	first = line;
+	while (is_blank(*first)) {
+		first++;
+	}
+	first_len = 0;
+	while (first[first_len] != '\0' && !is_blank(first[first_len])) {
+		first_len++;
+	}
+	second = first + first_len;
+	while (is_blank(*second)) {
+		second++;
+	}
+	word = line + strlen(line);
+	while (word > first && !is_blank(word[-1])) {
+		word--;
+	}
+	word_len = strlen(word);
+	commands = word == first || (word == second && first_len == 4 &&
+	    strncmp(first, "help", 4) == 0);
+	if (commands) {
+		for (size_t i = 0; i < command_count(); i++) {
+			const char *name = command_get(i)->name;
+
+			if (strncmp(name, word, word_len) == 0) {
+				buf_append(out, name, strlen(name) + 1);
+			}
+		}
+		return;
+	}
+	{
+		struct buf online = { 0 };
+		struct userdb *db;
+		char **names;
+		size_t n = 0, cap = 16, u = 0;
+
+		names = xcalloc(cap, sizeof(*names));
+		router_complete(word, &online);
+		for (size_t off = 0; off < online.len;) {
+			size_t l = strlen(online.data + off);
+
+			if (n == cap) {
+				cap *= 2;
+				names = xrealloc(names, cap * sizeof(*names));
+			}
+			names[n++] = xstrdup(online.data + off);
+			off += l + 1;
+		}
+		buf_free(&online);
+		db = userdb_acquire();
+		for (size_t i = 0; db != NULL && i < userdb_count(db); i++) {
+			const char *name = userdb_get(db, i)->name;
+
+			if (strncmp(name, word, word_len) != 0) {
+				continue;
+			}
+			if (n == cap) {
+				cap *= 2;
+				names = xrealloc(names, cap * sizeof(*names));
+			}
+			names[n++] = xstrdup(name);
+		}
+		userdb_release(db);
+		qsort(names, n, sizeof(*names), cmp_str);
+		for (size_t i = 0; i < n; i++) {
+			if (u == 0 || strcmp(names[u - 1], names[i]) != 0) {
+				buf_append(out, names[i], strlen(names[i]) + 1);
+				names[u++] = names[i];
+			} else {
+				free(names[i]);
+			}
+		}
+		for (size_t i = 0; i < u; i++) {
+			free(names[i]);
+		}
+		free(names);
+	}
+}
+
+/*
+ * One record into c->buf.  A record longer than RECORD_MAX arrives cut
+ * short on a SEQPACKET socket: *truncated says so.
+ */
+static ssize_t
+recv_record(struct conn *c, int *type, bool *truncated)
+{
+	struct iovec iov = { .iov_base = c->buf, .iov_len = RECORD_MAX };
+	struct msghdr mh;
+	ssize_t n;
+
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	do {
+		/* No control buffer: any file descriptors sent are dropped. */
+		n = recvmsg(c->fd, &mh, MSG_CMSG_CLOEXEC);
+	} while (n < 0 && errno == EINTR);
+	*truncated = false;
+	if (n <= 0) {
+		*type = 0;
+		return n;
+	}
+	*truncated = (mh.msg_flags & MSG_TRUNC) != 0;
+	*type = (unsigned char)c->buf[0];
+	memmove(c->buf, c->buf + 1, (size_t)n - 1);
+	c->buf[n - 1] = '\0';
+	return n - 1;
+}
+
+static void
+peer_name(uid_t uid, char *out, size_t outlen)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res != NULL) {
+		snprintf(out, outlen, "%s", pw.pw_name);
+	} else {
+		snprintf(out, outlen, "uid %u", (unsigned)uid);
+	}
+}
+
+/* Handle one record; returns false when the connection should end. */
+static bool
+handle_record(struct conn *c, int type, char *data, size_t len)
+{
+	struct buf b = { 0 };
+	bool was_pending = c->pending != NULL;
+
+	if (was_pending && type != REC_SECRETS) {
+		cancel_pending(c);
+	}
+	switch (type) {
+	case REC_OPTIONS:
+		c->json = strcmp(data, "json") == 0;
+		break;
+	case REC_LINE:
+		run_line(c, data, len, NULL, 0);
+		break;
+	case REC_SECRETS:
+		answer_pending(c, data, len);
+		break;
+	case REC_COMPLETE:
+		admin_complete(data, &b);
+		send_record(c, REC_COMPLETIONS, b.data != NULL ? b.data : "",
+		    b.len);
+		buf_free(&b);
+		break;
+	case REC_LOGOUT:
+		/* A cancel (done above), or the client saying goodbye. */
+		return was_pending;
+	default:
+		debug("admin connection (%s): unknown record type %d",
+		    c->origin, type);
+		break;
+	}
+	return true;
+}
+
+static void *
+conn_main(void *arg)
+{
+	struct conn *c = arg;
+	struct pollfd pfd[2];
+	bool truncated;
+	int type;
+
+	peer_name(c->uid, c->user, sizeof(c->user));
+	debug("admin connection from %s (%s)", c->origin, c->user);
+	while (!c->broken) {
+		ssize_t n;
+
+		pfd[0].fd = c->fd;
+		pfd[0].events = POLLIN;
+		pfd[1].fd = adm.stop_fd;
+		pfd[1].events = POLLIN;
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR) {
+				continue;
+			}
+			error("poll: %s", strerror(errno));
+			break;
+		}
+		if (pfd[1].revents != 0) {
+			break;
+		}
+		if (pfd[0].revents == 0) {
+			continue;
+		}
+		n = recv_record(c, &type, &truncated);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR) {
+				continue;
+			}
+			debug("admin connection (%s): %s", c->origin,
+			    strerror(errno));
+			break;
+		}
+		if (n == 0 && type == 0) {
+			break;
+		}
+		if (truncated) {
+			secure_zero(c->buf, (size_t)n);
+			cancel_pending(c);
+			warn("admin connection (%s): record longer than %d "
+			    "bytes refused", c->origin, RECORD_MAX);
+			send_error(c, ERR_ADMIN_TOO_LONG, RECORD_MAX - 1);
+			if (type == REC_LINE || type == REC_SECRETS) {
+				send_done(c, 1);
+			}
+			continue;
+		}
+		if (!handle_record(c, type, c->buf, (size_t)n)) {
+			break;
+		}
+	}
+	if (c->pending != NULL) {
+		free(c->pending);
+	}
+	debug("admin connection closed (%s)", c->origin);
+	close(c->fd);
+	secure_zero(c->buf, RECORD_MAX + 1);
+	free(c->buf);
+	free(c);
+
+	pthread_mutex_lock(&adm.lock);
+	adm.nconns--;
+	pthread_cond_broadcast(&adm.cond);
+	pthread_mutex_unlock(&adm.lock);
+	return NULL;
+}
+
+/*
+ * Refuse a connection with a reason.  What the client already sent is
+ * read first: closing a socket with unread data would make the client
+ * see ECONNRESET instead of the reason.
+ */
+static void
+refuse(int fd, const char *text)
+{
+	char junk[512];
+
+	set_nonblock(fd, true);
+	(void)record_send(fd, REC_ERROR, text, strlen(text));
+	shutdown(fd, SHUT_WR);
+	while (recv(fd, junk, sizeof(junk), MSG_DONTWAIT | MSG_TRUNC) > 0) {
+	}
+	close(fd);
+}
+
+static void
+accept_one(int fd)
+{
+	struct ucred cr;
+	socklen_t crlen = sizeof(cr);
+	struct timeval tv = { .tv_sec = SEND_TIMEOUT_S };
+	pthread_attr_t attr;
+	pthread_t t;
+	struct conn *c;
+	char *msg;
+	int rc;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) < 0) {
+		error("admin socket: SO_PEERCRED: %s", strerror(errno));
+		close(fd);
+		return;
+	}
+	if (cr.uid != 0 && cr.uid != geteuid()) {
+		warn("admin socket: refused uid %u pid %ld (only root and uid "
+		    "%u may connect)", (unsigned)cr.uid, (long)cr.pid,
+		    (unsigned)geteuid());
+		msg = xasprintf(ERR_ADMIN_DENIED, (unsigned)cr.uid,
+		    (unsigned)geteuid());
+		refuse(fd, msg);
+		free(msg);
+		return;
+	}
+	pthread_mutex_lock(&adm.lock);
+	if (adm.nconns >= ADMIN_MAX_CONNECTIONS) {
+		pthread_mutex_unlock(&adm.lock);
+		warn("admin socket: refused uid %u pid %ld: %d connections "
+		    "already", (unsigned)cr.uid, (long)cr.pid, adm.nconns);
+		msg = xasprintf(ERR_ADMIN_BUSY, ADMIN_MAX_CONNECTIONS);
+		refuse(fd, msg);
+		free(msg);
+		return;
+	}
+	adm.nconns++;
+	pthread_mutex_unlock(&adm.lock);
+
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0) {
+		warn("admin socket: SO_SNDTIMEO: %s", strerror(errno));
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->fd = fd;
+	c->uid = cr.uid;
+	c->pid = cr.pid;
+	c->buf = xmalloc(RECORD_MAX + 1);
+	snprintf(c->origin, sizeof(c->origin), "socket uid=%u pid=%ld",
+	    (unsigned)cr.uid, (long)cr.pid);
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, ADMIN_STACK);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&t, &attr, conn_main, c);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		error("admin socket: pthread_create: %s", strerror(rc));
+		close(fd);
+		free(c->buf);
+		free(c);
+		pthread_mutex_lock(&adm.lock);
+		adm.nconns--;
+		pthread_cond_broadcast(&adm.cond);
+		pthread_mutex_unlock(&adm.lock);
+	}
+}
+
+static void *
+accept_main(void *arg)
+{
+	struct pollfd pfd[2];
+
+	for (;;) {
+		int fd;
+
+		pfd[0].fd = adm.fd;
+		pfd[0].events = POLLIN;
+		pfd[1].fd = adm.stop_fd;
+		pfd[1].events = POLLIN;
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR) {
+				continue;
+			}
+			error("poll: %s", strerror(errno));
+			break;
+		}
+		if (pfd[1].revents != 0) {
+			break;
+		}
+		if (pfd[0].revents == 0) {
+			continue;
+		}
+		fd = accept4(adm.fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == EAGAIN ||
+			    errno == ECONNABORTED) {
+				continue;
+			}
+			error("admin socket: accept: %s", strerror(errno));
+			/* Out of fds or memory: do not spin. */
+			poll(NULL, 0, 100);
+			continue;
+		}
+		accept_one(fd);
+	}
+	return NULL;
+}
+
+int
+admin_start(const char *path, char *err, size_t errlen)
+{
+	pthread_attr_t attr;
+	int rc;
+
+	if (adm.started) {
+		return 0;
+	}
+	if (admin_listen(path, err, errlen) < 0) {
+		return -1;
+	}
+	adm.stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (adm.stop_fd < 0) {
+		snprintf(err, errlen, "admin socket: eventfd: %s",
+		    strerror(errno));
+		return -1;
+	}
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, ADMIN_STACK);
+	rc = pthread_create(&adm.thread, &attr, accept_main, NULL);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		snprintf(err, errlen, "admin socket: pthread_create: %s",
+		    strerror(rc));
+		close(adm.stop_fd);
+		adm.stop_fd = -1;
+		return -1;
+	}
+	adm.started = true;
+	info("admin socket %s", adm.path);
+	return 0;
+}
+
+void
+admin_stop(void)
+{
+	struct timespec ts;
+	struct stat st;
+	uint64_t one = 1;
+	int left;
+
+	if (adm.started) {
+		/* Never read: every poller sees it from now on. */
+		(void)!write(adm.stop_fd, &one, sizeof(one));
+		pthread_join(adm.thread, NULL);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += STOP_WAIT_MS / 1000;
+		pthread_mutex_lock(&adm.lock);
+		while (adm.nconns > 0) {
+			if (pthread_cond_timedwait(&adm.cond, &adm.lock,
+			    &ts) != 0) {
+				break;
+			}
+		}
+		left = adm.nconns;
+		pthread_mutex_unlock(&adm.lock);
+		if (left > 0) {
+			/* They still poll stop_fd: leave it open. */
+			warn("%d admin connections did not end in time", left);
+		} else {
+			close(adm.stop_fd);
+			adm.stop_fd = -1;
+		}
+		adm.started = false;
+	}
+	if (adm.fd >= 0) {
+		close(adm.fd);
+		adm.fd = -1;
+		if (lstat(adm.path, &st) == 0 && st.st_dev == adm.dev &&
+		    st.st_ino == adm.ino && unlink(adm.path) < 0) {
+			warn("admin socket %s: unlink: %s", adm.path,
+			    strerror(errno));
+		}
+		free(adm.path);
+		adm.path = NULL;
+	}
+}

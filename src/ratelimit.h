@@ -1,0 +1,17 @@
+/*
+ * Per-user flood control: a token bucket of command lines that lets a
+ * normal paste through (MessageBurst lines at once) and then allows
+ * MessageRate lines a second.  Refusals are counted and logged in
+ * aggregate, never one log line per refused line.
+ */
+#ifndef RATELIMIT_H
+#define RATELIMIT_H
+
+#include <stdbool.h>
+
+/* Take one token for user; false when the user is over the limit. */
+bool ratelimit_take(const char *user);
+/* Forget every bucket (tests, shutdown). */
+void ratelimit_reset(void);
+
+#endif
