@@ -394,6 +394,8 @@ main(int argc, char **argv)
 	    strcmp(options.log_level, "error") == 0 ? LOG_ERROR : LOG_INFO);
 	if (dump) {
 		conf_dump(stdout);
+		free(admin_path);
+		conf_free();
 		return 0;
 	}
 
@@ -411,6 +413,9 @@ main(int argc, char **argv)
 		printf("configuration OK: %zu users in %s\n", userdb_count(db),
 		    options.users_file);
 		userdb_release(db);
+		userdb_shutdown();
+		free(admin_path);
+		conf_free();
 		return 0;
 	}
 	if (!foreground) {
