@@ -32,6 +32,7 @@
 #define ERR_CHAT_ONLY "error: '%s' works in a chat session (log in with ssh)"
 #define ERR_PERMISSION "error: permission denied: '%s' is for administrators"
 #define ERR_TOO_LONG "error: line too long (at most %u bytes)"
+#define ERR_LINE_DISCARDED "error: line too long (at most %zu bytes); it was not sent"
 #define ERR_EMPTY_MESSAGE "error: empty message"
 #define ERR_HISTORY_COUNT "error: count must be between 1 and %d"
 #define ERR_STORE_READ "error: the message store cannot be read right now"

@@ -252,11 +252,48 @@ flush_input(struct sess *s)
 	if (s->inoff == s->inbuf.len) {
 		s->inbuf.len = s->inoff = 0;
 		if (s->client_eof && !s->sp.pty && !s->stdin_closed &&
-		    s->sp.in_fd >= 0) {
+		    s->sp.in_fd >= 0 && s->chan != NULL &&
+		    ssh_channel_poll(s->chan, 0) <= 0) {
 			close(s->sp.in_fd);
 			s->sp.in_fd = -1;
 			s->stdin_closed = true;
 		}
+	}
+}
+
+/*
+ * Input data_cb could not take stays in libssh's channel buffer, and
+ * libssh offers it again only when another packet arrives; pull it once
+ * there is room, or a client that sent everything and then EOF stalls.
+ */
+static void
+pull_input(struct sess *s)
+{
+	char tmp[16384];
+
+	while (s->chan != NULL && s->sp.pid > 0) {
+		size_t room = INBUF_MAX - (s->inbuf.len - s->inoff);
+		int avail = ssh_channel_poll(s->chan, 0);
+		int n;
+
+		if (avail <= 0 || room == 0) {
+			break;
+		}
+		if ((size_t)avail > room) {
+			avail = (int)room;
+		}
+		if ((size_t)avail > sizeof(tmp)) {
+			avail = (int)sizeof(tmp);
+		}
+		n = ssh_channel_read_nonblocking(s->chan, tmp, (uint32_t)avail, 0);
+		if (n <= 0) {
+			break;
+		}
+		if (s->inoff > 0 && s->inoff == s->inbuf.len) {
+			s->inbuf.len = s->inoff = 0;
+		}
+		buf_append(&s->inbuf, tmp, (size_t)n);
+		flush_input(s);
 	}
 }
 
@@ -551,6 +588,7 @@ start_shell(struct sess *s)
 		.cols = s->cols,
 		.rows = s->rows,
 		.command = s->command,
+		.max_line = options.max_line_length,
 	};
 	char err[256];
 
@@ -661,7 +699,8 @@ static enum end_reason
 relay(struct sess *s)
 {
 	for (;;) {
-		int timeout = s->inoff < s->inbuf.len ? 20 : 500;
+		int timeout = s->inoff < s->inbuf.len ||
+		    (s->chan != NULL && ssh_channel_poll(s->chan, 0) > 0) ? 20 : 500;
 
 		update_polling(s);
 		if (!s->out_open && !s->err_open) {
@@ -688,6 +727,7 @@ relay(struct sess *s)
 			return END_DROPPED;
 		}
 		flush_input(s);
+		pull_input(s);
 	}
 	if (s->pub.end_request != END_NONE) {
 		return (enum end_reason)s->pub.end_request;

@@ -23,6 +23,7 @@
 #include <readline/readline.h>
 #include <term.h>
 
+#include "messages.h"
 #include "record.h"
 #include "util.h"
 
@@ -43,6 +44,21 @@ static char **matches;		/* completion candidates being offered */
 static size_t nmatches;
 static struct pending *queue_head, *queue_tail;
 static char *prompt;		/* the prompt readline shows */
+
+/*
+ * Keystrokes reach readline through this buffer (rl_getc_function), so
+ * the shell can cap a line: past the cap, input is skipped in bulk up to
+ * the end of the line or paste, and a 10 MiB line without a newline
+ * costs a memchr, not 10 MiB of line editing.
+ */
+static size_t max_line = 4096;
+static unsigned char ibuf[4096];
+static size_t ipos, ilen;
+static size_t line_bytes;	/* given to readline since the line began */
+static bool overflow;		/* this line went over the cap */
+static bool input_eof;
+
+#define PASSWORD_LINE_MAX 1024
 
 static void
 die(const char *msg)
@@ -121,6 +137,16 @@ on_line(char *line)
 		send_record(REC_LOGOUT, NULL, 0);
 		return;
 	}
+	line_bytes = 0;
+	if (overflow || strlen(line) > max_line) {
+		char *e = xasprintf(ERR_LINE_DISCARDED, max_line);
+
+		overflow = false;
+		print_text(stdout, e);
+		free(e);
+		free(line);
+		return;
+	}
 	if (line[0] != '\0') {
 		HIST_ENTRY *last = history_length > 0 ?
 		    history_get(history_base + history_length - 1) : NULL;
@@ -128,53 +154,121 @@ on_line(char *line)
 		if (last == NULL || strcmp(last->line, line) != 0) {
 			add_history(line);
 		}
-		if (strlen(line) + 1 >= RECORD_MAX) {
-			print_text(stdout, "error: line too long");
-		} else {
-			send_record(REC_LINE, line, strlen(line));
-		}
+		send_record(REC_LINE, line, strlen(line));
 	}
 	free(line);
+}
+
+static bool
+fill_input(void)
+{
+	ssize_t n;
+
+	if (ipos < ilen) {
+		return true;
+	}
+	do {
+		n = read(STDIN_FILENO, ibuf, sizeof(ibuf));
+	} while (n < 0 && errno == EINTR);
+	if (n <= 0) {
+		input_eof = true;
+		return false;
+	}
+	ipos = 0;
+	ilen = (size_t)n;
+	return true;
+}
+
+/*
+ * Skip input up to the end of the over-long line: a newline, or the end
+ * of a bracketed paste, which is handed to readline so the paste ends.
+ * Returns the byte to give readline next.
+ */
+static int
+skip_overflow(void)
+{
+	static const char paste_end[] = "\033[201~";
+	static size_t matched;
+
+	while (fill_input()) {
+		while (ipos < ilen) {
+			unsigned char c = ibuf[ipos++];
+
+			if (c == '\r' || c == '\n') {
+				matched = 0;
+				return c;
+			}
+			if (c == (unsigned char)paste_end[matched]) {
+				if (++matched == sizeof(paste_end) - 1) {
+					/* Replay the marker's last byte to readline. */
+					matched = 0;
+					return '~';
+				}
+			} else {
+				matched = c == 033 ? 1 : 0;
+			}
+		}
+	}
+	return EOF;
+}
+
+static int
+shell_getc(FILE *fp)
+{
+	if (!fill_input()) {
+		return EOF;
+	}
+	if (++line_bytes > 2 * max_line + 256) {
+		overflow = true;
+		return skip_overflow();
+	}
+	return ibuf[ipos++];
 }
 
 /* Ctrl-C: throw the line away and start a fresh one. */
 static int
 clear_line(int count, int key)
 {
+	line_bytes = 0;
+	overflow = false;
 	rl_replace_line("", 0);
 	rl_point = rl_end = 0;
 	rl_redisplay();
 	return 0;
 }
 
-/* Read one line from stdin into b, without the newline; false at EOF. */
+/*
+ * Read a line from the input buffer into b, without its newline: at most
+ * cap bytes are kept and the rest of a longer line is skipped (*too_long
+ * is set).  Returns false at end of input with nothing read.
+ */
 static bool
-read_secret_line(struct buf *b)
+read_line(struct buf *b, size_t cap, bool *too_long)
 {
-	if (!isatty(STDIN_FILENO)) {
-		int c;
+	bool any = false;
 
-		while ((c = getchar()) != EOF && c != '\n') {
-			if (c != '\r') {
-				char ch = (char)c;
+	*too_long = false;
+	while (fill_input()) {
+		unsigned char *start = ibuf + ipos;
+		unsigned char *nl = memchr(start, '\n', ilen - ipos);
+		size_t n = nl != NULL ? (size_t)(nl - start) : ilen - ipos;
 
-				buf_append(b, &ch, 1);
-			}
+		any = true;
+		if (b->len + n > cap) {
+			buf_append(b, start, cap > b->len ? cap - b->len : 0);
+			*too_long = true;
+		} else {
+			buf_append(b, start, n);
 		}
-		return c != EOF || b->len > 0;
+		ipos += n + (nl != NULL ? 1 : 0);
+		if (nl != NULL) {
+			break;
+		}
 	}
-	for (;;) {
-		char ch;
-		ssize_t n = read(STDIN_FILENO, &ch, 1);
-
-		if (n <= 0) {
-			return false;
-		}
-		if (ch == '\n' || ch == '\r') {
-			return true;
-		}
-		buf_append(b, &ch, 1);
+	if (b->len > 0 && b->data[b->len - 1] == '\r') {
+		b->data[--b->len] = '\0';
 	}
+	return any;
 }
 
 /*
@@ -186,7 +280,7 @@ ask_secrets(const char *data, size_t len)
 {
 	struct buf answers = { 0 };
 	struct termios saved, quiet;
-	bool tty = isatty(STDIN_FILENO);
+	bool tty = isatty(STDIN_FILENO), too_long;
 	bool was_installed = installed;
 
 	if (installed) {
@@ -209,7 +303,7 @@ ask_secrets(const char *data, size_t len)
 			fputs(p, stdout);
 			fflush(stdout);
 		}
-		read_secret_line(&line);
+		read_line(&line, PASSWORD_LINE_MAX, &too_long);
 		if (tty) {
 			fputs("\n", stdout);
 		}
@@ -428,6 +522,7 @@ setup_terminal(void)
 	rl_catch_signals = 0;
 	rl_catch_sigwinch = 0;
 	rl_attempted_completion_function = complete;
+	rl_getc_function = shell_getc;
 	rl_bind_key(3, clear_line);
 	stifle_history(500);
 }
@@ -479,8 +574,14 @@ run_interactive(void)
 			}
 		}
 		if (installed && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))) {
-			rl_callback_read_char();
+			/* Everything read so far, not one key per poll. */
+			do {
+				rl_callback_read_char();
+			} while (installed && ipos < ilen && !input_eof);
 			drain_queue();
+			if (input_eof && installed) {
+				exit(0);
+			}
 		} else if (pfd[0].revents & (POLLHUP | POLLERR)) {
 			exit(0);
 		}
@@ -514,29 +615,23 @@ wait_done(void)
 static int
 run_lines(void)
 {
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
+	struct buf line = { 0 };
+	bool too_long;
 	int status = 0;
 
-	while ((n = getline(&line, &cap, stdin)) >= 0) {
-		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) {
-			line[--n] = '\0';
-		}
-		if (n == 0) {
-			continue;
-		}
-		if ((size_t)n + 1 >= RECORD_MAX) {
-			fprintf(stderr, "error: line too long\n");
+	while (read_line(&line, max_line, &too_long)) {
+		if (too_long) {
+			fprintf(stderr, ERR_LINE_DISCARDED "\n", max_line);
 			status = 1;
-			continue;
+		} else if (line.len > 0) {
+			send_record(REC_LINE, line.data, line.len);
+			if (wait_done() != 0) {
+				status = 1;
+			}
 		}
-		send_record(REC_LINE, line, (size_t)n);
-		if (wait_done() != 0) {
-			status = 1;
-		}
+		line.len = 0;
 	}
-	free(line);
+	buf_free(&line);
 	exit_status = status;
 	send_record(REC_LOGOUT, NULL, 0);
 	wait_done();
@@ -549,10 +644,16 @@ main(int argc, char **argv)
 	const char *command = NULL;
 	int ch, status;
 
-	while ((ch = getopt(argc, argv, "c:u:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:m:u:")) != -1) {
 		switch (ch) {
 		case 'c':
 			command = optarg;
+			break;
+		case 'm':
+			max_line = (size_t)strtoul(optarg, NULL, 10);
+			if (max_line == 0 || max_line >= RECORD_MAX) {
+				max_line = RECORD_MAX - 1;
+			}
 			break;
 		case 'u':
 			break;

@@ -43,9 +43,10 @@ spawn_shell(const struct spawn_req *req, struct shell_proc *sp, char *err,
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t none, all;
-	char *envp[8], *argv[8];
+	char *envp[8], *argv[10], maxline[16];
 	int argc = 0, envc = 0;
 
+	snprintf(maxline, sizeof(maxline), "%d", req->max_line);
 	memset(sp, 0, sizeof(*sp));
 	sp->in_fd = sp->out_fd = sp->err_fd = sp->core_fd = -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
@@ -93,6 +94,8 @@ spawn_shell(const struct spawn_req *req, struct shell_proc *sp, char *err,
 	argv[argc++] = (char *)req->path;
 	argv[argc++] = (char *)"-u";
 	argv[argc++] = (char *)req->user;
+	argv[argc++] = (char *)"-m";
+	argv[argc++] = maxline;
 	if (req->command != NULL) {
 		argv[argc++] = (char *)"-c";
 		argv[argc++] = (char *)req->command;

@@ -25,6 +25,7 @@ struct spawn_req {
 	const char *term;	/* TERM from pty-req */
 	int cols, rows;
 	const char *command;	/* exec request, or NULL */
+	int max_line;		/* MaxLineLength, for the shell's cap */
 };
 
 int spawn_shell(const struct spawn_req *req, struct shell_proc *sp,
