@@ -18,6 +18,13 @@
 #include <stdint.h>
 
 #define STORE_NAME_MAX 64
+#define STORE_ROOM "*"		/* the recipient of room lines */
+
+enum store_kind {
+	STORE_MSG = 0,		/* a private message */
+	STORE_SAY = 1,		/* a line said to the room */
+	STORE_ME = 2,		/* a room action ("me waves") */
+};
 
 struct store_options {
 	bool sync_full;		/* synchronous=FULL (else NORMAL) */
@@ -33,6 +40,7 @@ struct store_message {
 	char recipient[STORE_NAME_MAX + 1];
 	char *body;
 	size_t body_len;
+	int kind;		/* enum store_kind */
 };
 
 enum store_result {
@@ -56,6 +64,27 @@ void store_close(void);
  */
 enum store_result store_append(const char *from, const char *to,
     const char *body, size_t len, int64_t *id, char *err, size_t errlen);
+
+/*
+ * Append a room line (STORE_SAY or STORE_ME) and wait for its COMMIT.
+ * Room lines are never queued for anyone: they count as delivered.
+ */
+enum store_result store_append_room(const char *from, int kind,
+    const char *body, size_t len, int64_t *id, char *err, size_t errlen);
+
+/*
+ * The last limit room lines with id > after_id, oldest first.  Returns
+ * the count, or -1 on error.
+ */
+int store_room(int64_t after_id, size_t limit, struct store_message **out);
+/* The id of the newest room line, 0 if none, -1 on error. */
+int64_t store_room_last_id(void);
+
+/* A user's setting (async write); value NULL removes it. */
+void store_setting_set(const char *user, const char *key, const char *value);
+/* Call fn for each of user's settings; returns the count or -1. */
+int store_settings(const char *user, void (*fn)(const char *key,
+    const char *value, void *arg), void *arg);
 
 /* Record that message id reached a session of its recipient (async). */
 void store_mark_delivered(int64_t id);

@@ -30,7 +30,7 @@
 #include "store.h"
 #include "util.h"
 
-#define SCHEMA_VERSION		1
+#define SCHEMA_VERSION		2
 #define BATCH_MAX		1000
 #define WRITER_STACK		(256 * 1024)
 #define BUSY_TIMEOUT_MS		5000
@@ -52,6 +52,7 @@ enum op_kind {
 	OP_SESSION_OPEN,
 	OP_SESSION_CLOSE,
 	OP_RECOVER,
+	OP_SETTING,
 };
 
 /*
@@ -67,8 +68,9 @@ struct op {
 	int64_t ms;		/* delivered, login or logout time */
 	const char *a;		/* append: sender; session: user or reason */
 	const char *b;		/* append: recipient; session: address */
-	const char *body;
+	const char *body;	/* append: text; setting: value or NULL */
 	size_t len;
+	int msg_kind;		/* append: enum store_kind */
 	enum store_result res;
 	int64_t out_id;
 	char err[128];
@@ -85,10 +87,12 @@ enum wstmt {
 	W_SESSION_CLOSE,
 	W_RECOVER,
 	W_RETAIN,
+	W_SETTING_SET,
+	W_SETTING_DEL,
 	W_COUNT
 };
 
-#define MSG_COLUMNS "id, sent_at, delivered_at, sender, recipient, body"
+#define MSG_COLUMNS "id, sent_at, delivered_at, sender, recipient, body, kind"
 
 static const char *const wsql[W_COUNT] = {
 	[W_BEGIN] = "BEGIN IMMEDIATE",
@@ -102,8 +106,10 @@ static const char *const wsql[W_COUNT] = {
 	[W_QUEUED] = "SELECT count(*) FROM (SELECT 1 FROM messages "
 	    "INDEXED BY messages_undelivered "
 	    "WHERE recipient = ?1 AND delivered_at IS NULL LIMIT ?2)",
-	[W_INSERT] = "INSERT INTO messages(sent_at, sender, recipient, body) "
-	    "VALUES (?1, ?2, ?3, ?4)",
+	/* Room lines are delivered when written: they never wait for anyone. */
+	[W_INSERT] = "INSERT INTO messages(sent_at, sender, recipient, body, "
+	    "kind, delivered_at) VALUES (?1, ?2, ?3, ?4, ?5, "
+	    "CASE WHEN ?5 = 0 THEN NULL ELSE ?1 END)",
 	[W_MARK] = "UPDATE messages SET delivered_at = ?1 "
 	    "WHERE id = ?2 AND delivered_at IS NULL",
 	[W_SESSION_OPEN] = "INSERT INTO sessions(id, user, addr, login_at) "
@@ -121,6 +127,9 @@ static const char *const wsql[W_COUNT] = {
 	    "WHERE delivered_at IS NOT NULL AND id < coalesce("
 	    "(SELECT id FROM messages WHERE sent_at >= ?1 ORDER BY id LIMIT 1), "
 	    "(SELECT max(id) FROM messages)) ORDER BY id LIMIT ?2)",
+	[W_SETTING_SET] = "INSERT OR REPLACE INTO settings(user, key, value) "
+	    "VALUES (?1, ?2, ?3)",
+	[W_SETTING_DEL] = "DELETE FROM settings WHERE user = ?1 AND key = ?2",
 };
 
 enum rstmt {
@@ -135,6 +144,9 @@ enum rstmt {
 	R_OPEN_SESSIONS,
 	R_PAGE_COUNT,
 	R_PAGE_SIZE,
+	R_ROOM,
+	R_ROOM_LAST,
+	R_SETTINGS,
 	R_COUNT
 };
 
@@ -155,7 +167,7 @@ static const char *const rsql[R_COUNT] = {
 	    "ORDER BY id DESC LIMIT ?3) ORDER BY id",
 	[R_HISTORY_ALL] = "SELECT * FROM ("
 	    "SELECT * FROM (SELECT " MSG_COLUMNS " FROM messages "
-	    "WHERE sender = ?1 ORDER BY id DESC LIMIT ?2) "
+	    "WHERE sender = ?1 AND kind = 0 ORDER BY id DESC LIMIT ?2) "
 	    "UNION SELECT * FROM (SELECT " MSG_COLUMNS " FROM messages "
 	    "WHERE recipient = ?1 ORDER BY id DESC LIMIT ?2) "
 	    "ORDER BY id DESC LIMIT ?2) ORDER BY id",
@@ -171,13 +183,25 @@ static const char *const rsql[R_COUNT] = {
 	    "WHERE logout_at IS NULL ORDER BY id",
 	[R_PAGE_COUNT] = "PRAGMA page_count",
 	[R_PAGE_SIZE] = "PRAGMA page_size",
+	[R_ROOM] = "SELECT * FROM (SELECT " MSG_COLUMNS " FROM messages "
+	    "WHERE recipient = '*' AND id > ?1 ORDER BY id DESC LIMIT ?2) "
+	    "ORDER BY id",
+	[R_ROOM_LAST] = "SELECT coalesce(max(id), 0) FROM messages "
+	    "WHERE recipient = '*'",
+	[R_SETTINGS] = "SELECT key, value FROM settings WHERE user = ?1 "
+	    "ORDER BY key",
 };
+
+#define SETTINGS_SQL \
+    "CREATE TABLE settings(user TEXT NOT NULL, key TEXT NOT NULL, " \
+    "value TEXT NOT NULL, PRIMARY KEY(user, key));"
 
 static const char schema_sql[] =
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);"
     "CREATE TABLE messages(id INTEGER PRIMARY KEY, "
     "sent_at INTEGER NOT NULL, sender TEXT NOT NULL, "
-    "recipient TEXT NOT NULL, body TEXT NOT NULL, delivered_at INTEGER);"
+    "recipient TEXT NOT NULL, body TEXT NOT NULL, delivered_at INTEGER, "
+    "kind INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX messages_undelivered ON messages(recipient, id) "
     "WHERE delivered_at IS NULL;"
     "CREATE INDEX messages_recipient ON messages(recipient, id);"
@@ -186,7 +210,14 @@ static const char schema_sql[] =
     "addr TEXT NOT NULL, login_at INTEGER NOT NULL, logout_at INTEGER, "
     "reason TEXT);"
     "CREATE INDEX sessions_user ON sessions(user, login_at);"
-    "INSERT INTO meta(key, value) VALUES ('schema_version', '1');";
+    SETTINGS_SQL
+    "INSERT INTO meta(key, value) VALUES ('schema_version', '2');";
+
+/* Version 1 to 2: room lines and /me actions (kind), user settings. */
+static const char migrate_v2_sql[] =
+    "ALTER TABLE messages ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;"
+    SETTINGS_SQL
+    "UPDATE meta SET value = '2' WHERE key = 'schema_version';";
 
 static struct {
 	char *path;
@@ -605,6 +636,23 @@ setup_schema(char *err, size_t errlen)
 			    st.path, sqlite3_errmsg(st.wdb));
 			goto fail;
 		}
+	} else {
+		int64_t version = 0;
+
+		if (once_int64(st.wdb, "SELECT CAST(value AS INTEGER) FROM "
+		    "meta WHERE key = 'schema_version'", &version) == 0 &&
+		    version == 1) {
+			rc = sqlite3_exec(st.wdb, migrate_v2_sql, NULL, NULL,
+			    NULL);
+			if (rc != SQLITE_OK) {
+				set_err(err, errlen, "%s: migrating to schema "
+				    "version 2: %s", st.path,
+				    sqlite3_errmsg(st.wdb));
+				goto fail;
+			}
+			info("%s: migrated the message database to schema "
+			    "version 2", st.path);
+		}
 	}
 	rc = sqlite3_exec(st.wdb, "COMMIT", NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
@@ -674,7 +722,7 @@ run_op(struct op *op, int64_t now, const char **what)
 
 	switch (op->kind) {
 	case OP_APPEND:
-		if (st.opt.max_queued > 0) {
+		if (st.opt.max_queued > 0 && op->msg_kind == STORE_MSG) {
 			*what = "counting undelivered messages";
 			s = st.w[W_QUEUED];
 			rc = bind_args(s, "ti", op->b,
@@ -695,7 +743,8 @@ run_op(struct op *op, int64_t now, const char **what)
 		}
 		*what = "INSERT INTO messages";
 		s = st.w[W_INSERT];
-		rc = bind_args(s, "ittb", now, op->a, op->b, op->body, op->len);
+		rc = bind_args(s, "ittbi", now, op->a, op->b, op->body, op->len,
+		    (int64_t)op->msg_kind);
 		if (rc == SQLITE_OK) {
 			rc = exec_stmt(s);
 		}
@@ -722,6 +771,16 @@ run_op(struct op *op, int64_t now, const char **what)
 		*what = "closing crashed sessions";
 		s = st.w[W_RECOVER];
 		rc = bind_args(s, "ii", op->ms, op->id);
+		break;
+	case OP_SETTING:
+		*what = "saving a setting";
+		if (op->body != NULL) {
+			s = st.w[W_SETTING_SET];
+			rc = bind_args(s, "ttt", op->a, op->b, op->body);
+		} else {
+			s = st.w[W_SETTING_DEL];
+			rc = bind_args(s, "tt", op->a, op->b);
+		}
 		break;
 	default:
 		return SQLITE_MISUSE;
@@ -1133,9 +1192,9 @@ store_close(void)
 	teardown();
 }
 
-enum store_result
-store_append(const char *from, const char *to, const char *body, size_t len,
-    int64_t *id, char *err, size_t errlen)
+static enum store_result
+append(const char *from, const char *to, int kind, const char *body,
+    size_t len, int64_t *id, char *err, size_t errlen)
 {
 	struct op op;
 
@@ -1150,6 +1209,7 @@ store_append(const char *from, const char *to, const char *body, size_t len,
 	}
 	memset(&op, 0, sizeof(op));
 	op.kind = OP_APPEND;
+	op.msg_kind = kind;
 	op.a = from;
 	op.b = to;
 	op.body = body != NULL ? body : "";
@@ -1163,6 +1223,41 @@ store_append(const char *from, const char *to, const char *body, size_t len,
 		set_err(err, errlen, "%s", op.err);
 	}
 	return op.res;
+}
+
+enum store_result
+store_append(const char *from, const char *to, const char *body, size_t len,
+    int64_t *id, char *err, size_t errlen)
+{
+	return append(from, to, STORE_MSG, body, len, id, err, errlen);
+}
+
+enum store_result
+store_append_room(const char *from, int kind, const char *body, size_t len,
+    int64_t *id, char *err, size_t errlen)
+{
+	return append(from, STORE_ROOM, kind, body, len, id, err, errlen);
+}
+
+void
+store_setting_set(const char *user, const char *key, const char *value)
+{
+	size_t lv = value != NULL ? strlen(value) + 1 : 0;
+	struct op *op = new_op(OP_SETTING, user, key);
+	struct op *big = xrealloc(op, sizeof(*op) + strlen(user) + 1 +
+	    strlen(key) + 1 + lv);
+	char *p = (char *)(big + 1);
+
+	/* new_op copied user and key after the op; the value goes last. */
+	big->a = p;
+	p += strlen(user) + 1;
+	big->b = p;
+	p += strlen(key) + 1;
+	if (value != NULL) {
+		memcpy(p, value, lv);
+		big->body = p;
+	}
+	submit_async(big);
 }
 
 void
@@ -1257,6 +1352,7 @@ read_messages(sqlite3_stmt *s, const char *what, struct store_message **out)
 		}
 		m->body[len] = '\0';
 		m->body_len = (size_t)len;
+		m->kind = sqlite3_column_int(s, 6);
 		n++;
 	}
 	if (rc != SQLITE_DONE) {
@@ -1488,4 +1584,62 @@ store_recover_sessions(void (*fn)(uint64_t id, const char *user,
 	}
 	free(v);
 	return ret;
+}
+
+int
+store_settings(const char *user, void (*fn)(const char *key,
+    const char *value, void *arg), void *arg)
+{
+	sqlite3_stmt *s;
+	int rc, n = 0;
+
+	pthread_mutex_lock(&rlock);
+	if (st.rdb == NULL) {
+		pthread_mutex_unlock(&rlock);
+		return -1;
+	}
+	s = st.r[R_SETTINGS];
+	rc = bind_args(s, "t", user);
+	while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		fn((const char *)sqlite3_column_text(s, 0),
+		    (const char *)sqlite3_column_text(s, 1), arg);
+		n++;
+		rc = SQLITE_OK;
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_OK) {
+		read_failed("reading settings", rc);
+		n = -1;
+	}
+	reset(s);
+	pthread_mutex_unlock(&rlock);
+	return n;
+}
+
+int
+store_room(int64_t after_id, size_t limit, struct store_message **out)
+{
+	sqlite3_stmt *s;
+	int n;
+
+	*out = NULL;
+	pthread_mutex_lock(&rlock);
+	if (st.rdb == NULL) {
+		pthread_mutex_unlock(&rlock);
+		return -1;
+	}
+	s = st.r[R_ROOM];
+	if (bind_args(s, "ii", after_id, clamp_limit(limit)) != SQLITE_OK) {
+		reset(s);
+		pthread_mutex_unlock(&rlock);
+		return -1;
+	}
+	n = read_messages(s, "reading room lines", out);
+	pthread_mutex_unlock(&rlock);
+	return n;
+}
+
+int64_t
+store_room_last_id(void)
+{
+	return read_int64(R_ROOM_LAST, NULL, "reading the last room line");
 }

@@ -431,7 +431,7 @@ test_basic(void)
 
 	s = raw_text(path, "SELECT value FROM meta WHERE key = "
 	    "'schema_version'");
-	CHECK_STR(s, "1");
+	CHECK_STR(s, "2");
 	free(s);
 	s = raw_text(path, "PRAGMA journal_mode");
 	CHECK_STR(s, "wal");
@@ -847,14 +847,14 @@ test_not_ours(void)
 	path = db_path("newer.db");
 	CHECK(open_store(path, 0, 0, true) == 0);
 	store_close();
-	CHECK(raw_exec(path, "UPDATE meta SET value = '2' "
+	CHECK(raw_exec(path, "UPDATE meta SET value = '3' "
 	    "WHERE key = 'schema_version'") == 0);
 	err[0] = '\0';
 	CHECK(store_open(path, &o, err, sizeof(err)) == -1);
-	CHECK(strstr(err, "schema version 2, newer") != NULL);
+	CHECK(strstr(err, "schema version 3, newer") != NULL);
 	s = raw_text(path, "SELECT value FROM meta WHERE key = "
 	    "'schema_version'");
-	CHECK_STR(s, "2");
+	CHECK_STR(s, "3");
 	free(s);
 	free(path);
 
@@ -1170,6 +1170,97 @@ bench(void)
 	free(path);
 }
 
+static void
+collect_setting(const char *key, const char *value, void *arg)
+{
+	struct buf *b = arg;
+
+	buf_appendf(b, "%s=%s;", key, value);
+}
+
+/* Room lines, /me actions, settings, and the migration from version 1. */
+static void
+test_room_settings(void)
+{
+	char *path = db_path("room.db"), err[256], *s;
+	struct store_message *m = NULL;
+	struct buf b = { 0 };
+	int64_t id1 = 0, id2 = 0;
+	int n;
+
+	CHECK(open_store(path, 1, 0, true) == 0);
+	CHECK(store_room_last_id() == 0);
+	CHECK(store_append_room("alice", STORE_SAY, "hello all", 9, &id1, err,
+	    sizeof(err)) == STORE_OK);
+	CHECK(append("bob", "carol", "private", NULL) == STORE_OK);
+	/* The per-recipient cap (1) does not apply to room lines. */
+	CHECK(store_append_room("bob", STORE_ME, "waves", 5, &id2, err,
+	    sizeof(err)) == STORE_OK);
+	CHECK(store_room_last_id() == id2);
+	n = store_room(0, 10, &m);
+	CHECK(n == 2);
+	if (n == 2) {
+		CHECK_STR(m[0].body, "hello all");
+		CHECK(m[0].kind == STORE_SAY);
+		CHECK_STR(m[0].recipient, STORE_ROOM);
+		CHECK(m[1].kind == STORE_ME);
+		CHECK(m[0].delivered_ms != 0);
+	}
+	store_messages_free(m, n);
+	n = store_room(id1, 10, &m);
+	CHECK(n == 1);
+	store_messages_free(m, n);
+	/* Room lines are not anyone's undelivered mail nor private history. */
+	CHECK(store_count_undelivered(NULL) == 1);
+	n = store_history("alice", NULL, 10, &m);
+	CHECK(n == 0);
+	store_messages_free(m, n);
+
+	store_setting_set("alice", "timestamps", "off");
+	store_setting_set("alice", "ignore.bob", "1");
+	store_setting_set("alice", "bell", "on");
+	store_setting_set("alice", "bell", NULL);
+	store_close();
+	CHECK(open_store(path, 1, 0, true) == 0);
+	CHECK(store_settings("alice", collect_setting, &b) == 2);
+	CHECK_STR(b.data, "ignore.bob=1;timestamps=off;");
+	buf_free(&b);
+	CHECK(store_settings("nobody", collect_setting, &b) == 0);
+	store_close();
+	free(path);
+
+	/* A version 1 database is migrated in place, keeping its messages. */
+	path = db_path("v1.db");
+	CHECK(raw_exec(path, "CREATE TABLE meta(key TEXT PRIMARY KEY, "
+	    "value TEXT); CREATE TABLE messages(id INTEGER PRIMARY KEY, "
+	    "sent_at INTEGER NOT NULL, sender TEXT NOT NULL, recipient TEXT "
+	    "NOT NULL, body TEXT NOT NULL, delivered_at INTEGER); "
+	    "CREATE INDEX messages_undelivered ON messages(recipient, id) "
+	    "WHERE delivered_at IS NULL; CREATE INDEX messages_recipient ON "
+	    "messages(recipient, id); CREATE INDEX messages_sender ON "
+	    "messages(sender, id); CREATE TABLE sessions(id INTEGER PRIMARY "
+	    "KEY, user TEXT NOT NULL, addr TEXT NOT NULL, login_at INTEGER "
+	    "NOT NULL, logout_at INTEGER, reason TEXT); CREATE INDEX "
+	    "sessions_user ON sessions(user, login_at); INSERT INTO "
+	    "meta VALUES ('schema_version', '1'); INSERT INTO messages("
+	    "sent_at, sender, recipient, body) VALUES (1, 'a', 'b', 'old')")
+	    == 0);
+	CHECK(open_store(path, 0, 0, true) == 0);
+	n = store_undelivered("b", 0, 10, &m);
+	CHECK(n == 1 && m[0].kind == STORE_MSG);
+	store_messages_free(m, n);
+	store_setting_set("b", "k", "v");
+	store_close();
+	s = raw_text(path, "SELECT value FROM meta WHERE key = "
+	    "'schema_version'");
+	CHECK_STR(s, "2");
+	free(s);
+	s = raw_text(path, "SELECT value FROM settings WHERE user = 'b'");
+	CHECK_STR(s, "v");
+	free(s);
+	free(path);
+}
+
 static int
 rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
@@ -1204,6 +1295,7 @@ main(void)
 	test_io_error();
 	test_crash();
 	test_retention();
+	test_room_settings();
 	bench();
 
 	if (nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0) {
