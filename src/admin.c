@@ -340,102 +340,6 @@ answer_pending(struct conn *c, char *data, size_t len)
 	free(line);
 }
 
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static bool
-is_blank(char ch)
-{
-	return ch == ' ' || ch == '\t';
-}
-
-void
-admin_complete(const char *line, struct buf *out)
-{
-	const char *first, *second, *word;
-	size_t first_len, word_len;
-	bool commands;
-
-	first = line;
-	while (is_blank(*first)) {
-		first++;
-	}
-	first_len = 0;
-	while (first[first_len] != '\0' && !is_blank(first[first_len])) {
-		first_len++;
-	}
-	second = first + first_len;
-	while (is_blank(*second)) {
-		second++;
-	}
-	word = line + strlen(line);
-	while (word > first && !is_blank(word[-1])) {
-		word--;
-	}
-	word_len = strlen(word);
-	commands = word == first || (word == second && first_len == 4 &&
-	    strncmp(first, "help", 4) == 0);
-	if (commands) {
-		for (size_t i = 0; i < command_count(); i++) {
-			const char *name = command_get(i)->name;
-
-			if (strncmp(name, word, word_len) == 0) {
-				buf_append(out, name, strlen(name) + 1);
-			}
-		}
-		return;
-	}
-	{
-		struct buf online = { 0 };
-		struct userdb *db;
-		char **names;
-		size_t n = 0, cap = 16, u = 0;
-
-		names = xcalloc(cap, sizeof(*names));
-		router_complete(word, &online);
-		for (size_t off = 0; off < online.len;) {
-			size_t l = strlen(online.data + off);
-
-			if (n == cap) {
-				cap *= 2;
-				names = xrealloc(names, cap * sizeof(*names));
-			}
-			names[n++] = xstrdup(online.data + off);
-			off += l + 1;
-		}
-		buf_free(&online);
-		db = userdb_acquire();
-		for (size_t i = 0; db != NULL && i < userdb_count(db); i++) {
-			const char *name = userdb_get(db, i)->name;
-
-			if (strncmp(name, word, word_len) != 0) {
-				continue;
-			}
-			if (n == cap) {
-				cap *= 2;
-				names = xrealloc(names, cap * sizeof(*names));
-			}
-			names[n++] = xstrdup(name);
-		}
-		userdb_release(db);
-		qsort(names, n, sizeof(*names), cmp_str);
-		for (size_t i = 0; i < n; i++) {
-			if (u == 0 || strcmp(names[u - 1], names[i]) != 0) {
-				buf_append(out, names[i], strlen(names[i]) + 1);
-				names[u++] = names[i];
-			} else {
-				free(names[i]);
-			}
-		}
-		for (size_t i = 0; i < u; i++) {
-			free(names[i]);
-		}
-		free(names);
-	}
-}
 
 /*
  * One record into c->buf.  A record longer than RECORD_MAX arrives cut
@@ -501,7 +405,7 @@ handle_record(struct conn *c, int type, char *data, size_t len)
 		answer_pending(c, data, len);
 		break;
 	case REC_COMPLETE:
-		admin_complete(data, &b);
+		command_complete(data, ROLE_ADMIN, &b);
 		send_record(c, REC_COMPLETIONS, b.data != NULL ? b.data : "",
 		    b.len);
 		buf_free(&b);

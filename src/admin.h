@@ -59,6 +59,5 @@ void admin_stop(void);
  * a unit test can call it without a socket.
  */
 struct buf;
-void admin_complete(const char *line, struct buf *out);
 
 #endif

@@ -1,10 +1,12 @@
 /*
- * Chat line formatting.  Lines always start with a bracketed tag the
- * daemon wrote ("[from alice]"), and bodies are rendered to one line, so
- * no message can produce a line that imitates another user's.
+ * Chat line formatting.  Lines always start with a tag the daemon wrote,
+ * and bodies are rendered to one line, so no message can produce a line
+ * that imitates another user's.  Colour and the bell are the only
+ * control sequences in a chat line, and only this module writes them.
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,12 +14,25 @@
 
 #include "chat.h"
 #include "messages.h"
+#include "prefs.h"
 #include "render.h"
 #include "store.h"
 #include "util.h"
 
+#define SGR_RESET "\033[0m"
+#define SGR_MENTION "\033[1;33m"
+
+void
+chat_view_init(struct chat_view *v, const char *user, bool color_ok)
+{
+	v->user = user;
+	v->color = color_ok && prefs_flag(user, PREF_COLOR);
+	v->timestamps = prefs_flag(user, PREF_TIMESTAMPS);
+	v->bell = prefs_flag(user, PREF_BELL);
+}
+
 static void
-format_time(int64_t ms, char *out, size_t outlen)
+format_date(int64_t ms, char *out, size_t outlen)
 {
 	time_t t = (time_t)(ms / 1000);
 	struct tm tm;
@@ -26,22 +41,99 @@ format_time(int64_t ms, char *out, size_t outlen)
 	strftime(out, outlen, "%b %d %H:%M", &tm);
 }
 
-char *
-chat_format_message(const struct store_message *m, bool with_time)
+/* A stable colour per name: one of six bright foregrounds. */
+static void
+append_name(struct buf *b, const char *name, const struct chat_view *v)
 {
-	char *body = render_text(m->body, m->body_len);
-	char *from = render_text(m->sender, strlen(m->sender));
-	char when[32], *text;
+	char *safe = render_text(name, strlen(name));
 
-	if (with_time) {
-		format_time(m->sent_ms, when, sizeof(when));
-		text = xasprintf(MSG_RECEIVED_AT, from, when, body);
+	if (v != NULL && v->color) {
+		unsigned h = 5381;
+
+		for (const char *p = name; *p != '\0'; p++) {
+			h = h * 33 + (unsigned char)*p;
+		}
+		buf_appendf(b, "\033[1;%um%s" SGR_RESET, 31 + h % 6, safe);
 	} else {
-		text = xasprintf(MSG_RECEIVED, from, body);
+		buf_appendf(b, "%s", safe);
 	}
-	free(from);
+	free(safe);
+}
+
+/* Does text mention name as a word (case-insensitive)? */
+static bool
+mentions(const char *text, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = text; n > 0 && *p != '\0'; p++) {
+		if (strncasecmp(p, name, n) == 0 &&
+		    (p == text || !isalnum((unsigned char)p[-1])) &&
+		    !isalnum((unsigned char)p[n])) {
+			return true;
+		}
+	}
+	return false;
+}
+
+char *
+chat_format_message(const struct store_message *m, const struct chat_view *v,
+    bool stored)
+{
+	struct buf b = { 0 };
+	char *body = render_text(m->body, m->body_len);
+	char when[32];
+	bool mine = strcmp(m->sender, v->user) == 0;
+	bool highlight = v->color && !mine && m->kind != STORE_MSG &&
+	    mentions(m->body, v->user);
+
+	if (stored) {
+		format_date(m->sent_ms, when, sizeof(when));
+	} else if (v->timestamps) {
+		time_t t = (time_t)(m->sent_ms > 0 ? m->sent_ms / 1000 :
+		    wall_ms() / 1000);
+		struct tm tm;
+
+		gmtime_r(&t, &tm);
+		strftime(when, sizeof(when), "%H:%M ", &tm);
+		buf_appendf(&b, "%s", when);
+	}
+	switch (m->kind) {
+	case STORE_SAY:
+		if (stored) {
+			buf_appendf(&b, "[%s] ", when);
+		}
+		buf_append(&b, "<", 1);
+		append_name(&b, m->sender, v);
+		buf_append(&b, "> ", 2);
+		break;
+	case STORE_ME:
+		if (stored) {
+			buf_appendf(&b, "[%s] ", when);
+		}
+		buf_append(&b, "* ", 2);
+		append_name(&b, m->sender, v);
+		buf_append(&b, " ", 1);
+		break;
+	default:
+		buf_append(&b, "[from ", 6);
+		append_name(&b, m->sender, v);
+		if (stored) {
+			buf_appendf(&b, ", %s", when);
+		}
+		buf_append(&b, "] ", 2);
+		break;
+	}
+	if (highlight) {
+		buf_appendf(&b, SGR_MENTION "%s" SGR_RESET, body);
+	} else {
+		buf_appendf(&b, "%s", body);
+	}
+	if (v->bell && !stored && m->kind == STORE_MSG && !mine) {
+		buf_append(&b, "\a", 1);
+	}
 	free(body);
-	return text;
+	return b.data;
 }
 
 char *
@@ -62,7 +154,7 @@ chat_format_history(const struct store_message *m, const char *user)
 	char when[32], *text, *body, *peer;
 	bool mine = strcmp(m->sender, user) == 0;
 
-	format_time(m->sent_ms, when, sizeof(when));
+	format_date(m->sent_ms, when, sizeof(when));
 	body = render_text(m->body, m->body_len);
 	peer = mine ? render_text(m->recipient, strlen(m->recipient)) :
 	    render_text(m->sender, strlen(m->sender));
@@ -71,4 +163,24 @@ chat_format_history(const struct store_message *m, const char *user)
 	free(peer);
 	free(body);
 	return text;
+}
+
+char *
+chat_format_notice(const char *user, bool joined, const struct chat_view *v)
+{
+	struct buf b = { 0 };
+
+	if (v->timestamps) {
+		time_t t = time(NULL);
+		struct tm tm;
+		char when[16];
+
+		gmtime_r(&t, &tm);
+		strftime(when, sizeof(when), "%H:%M ", &tm);
+		buf_appendf(&b, "%s", when);
+	}
+	buf_append(&b, "* ", 2);
+	append_name(&b, user, v);
+	buf_appendf(&b, " %s", joined ? MSG_JOINED : MSG_LEFT);
+	return b.data;
 }

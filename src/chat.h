@@ -1,7 +1,9 @@
 /*
  * How chat lines look: a message as its recipient sees it, the sender's
  * acknowledgement, a history line.  Every user-supplied part goes
- * through render_text() here, so no caller formats chat text itself.
+ * through render_text() here, so no caller formats chat text itself;
+ * the tags the daemon writes ("[from alice]", "<alice>") start every
+ * line, so no message can imitate another user's line.
  */
 #ifndef CHAT_H
 #define CHAT_H
@@ -12,14 +14,29 @@
 
 struct store_message;
 
+/* Who reads a line, and how they like it. */
+struct chat_view {
+	const char *user;
+	bool color;		/* the terminal and the user want colour */
+	bool timestamps;
+	bool bell;
+};
+
+/* The view of user, on a terminal that can (color_ok) show colour. */
+void chat_view_init(struct chat_view *v, const char *user, bool color_ok);
+
 /*
- * A message for its recipient's terminal.  with_time adds when it was
- * sent (for messages read back from the store).  Returns malloc'd text.
+ * A message, room line or action for v's terminal.  stored: read back
+ * from the store, so it carries its date.  Returns malloc'd text.
  */
-char *chat_format_message(const struct store_message *m, bool with_time);
-/* The sender's acknowledgement "[to bob] text". */
+char *chat_format_message(const struct store_message *m,
+    const struct chat_view *v, bool stored);
+/* The sender's acknowledgement "[to bob] text" (to may be a list). */
 char *chat_format_sent(const char *to, const char *body, size_t len);
 /* One history line as seen by user. */
 char *chat_format_history(const struct store_message *m, const char *user);
+/* A join or leave notice. */
+char *chat_format_notice(const char *user, bool joined,
+    const struct chat_view *v);
 
 #endif

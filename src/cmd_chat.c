@@ -17,6 +17,7 @@
 #include "log.h"
 #include "mailbox.h"
 #include "messages.h"
+#include "prefs.h"
 #include "record.h"
 #include "render.h"
 #include "router.h"
@@ -44,59 +45,296 @@ cmd_no_such_user(struct cmd_ctx *ctx, const char *name)
 	free(safe);
 }
 
-int
-cmd_msg(struct cmd_ctx *ctx, int argc, char **argv)
+#define MSG_RECIPIENTS_MAX 10
+
+/*
+ * Store one private message and hand it to the recipient's sessions.
+ * Returns -1 (error told), 0 queued (recipient offline), 1 delivered.
+ */
+static int
+send_one(struct cmd_ctx *ctx, const char *to, const char *body, size_t len)
 {
-	const char *to = argv[1], *body = argv[2];
-	size_t len = strlen(body);
 	struct store_message m;
 	enum store_result r;
-	char err[256], id[24], lenstr[24], *text;
+	char err[256], id[24], lenstr[24], away[256];
 	int64_t msg_id = 0;
-	int online;
+	int online = 0;
 
-	if (len == 0) {
-		ctx_errorf(ctx, ERR_EMPTY_MESSAGE);
-		return 1;
-	}
-	if (!cmd_user_exists(to)) {
-		cmd_no_such_user(ctx, to);
-		return 1;
-	}
 	/* Stored first: nobody hears of a message that is not on disk. */
 	r = store_append(ctx->user, to, body, len, &msg_id, err, sizeof(err));
 	if (r == STORE_FULL_QUEUE) {
 		daemon_stats.rejected++;
 		ctx_errorf(ctx, ERR_QUEUE_FULL, to, options.max_queued);
-		return 1;
+		return -1;
 	}
 	if (r != STORE_OK) {
+		daemon_stats.rejected++;
+		ctx_errorf(ctx, ERR_NOT_SENT, err);
+		return -1;
+	}
+	memset(&m, 0, sizeof(m));
+	m.id = msg_id;
+	m.sent_ms = wall_ms();
+	snprintf(m.sender, sizeof(m.sender), "%s", ctx->user);
+	snprintf(m.recipient, sizeof(m.recipient), "%s", to);
+	m.body = (char *)body;
+	m.body_len = len;
+	if (prefs_ignores(to, ctx->user)) {
+		/* Kept, never shown; the sender is not told. */
+		store_mark_delivered(msg_id);
+		online = router_is_online(to);
+	} else {
+		online = router_deliver(&m);
+		prefs_set_last_from(to, ctx->user);
+	}
+	snprintf(id, sizeof(id), "%lld", (long long)msg_id);
+	snprintf(lenstr, sizeof(lenstr), "%zu", len);
+	daemon_stats.messages++;
+	event_log("MSG", "id", id, "from", ctx->user, "to", to, "len", lenstr,
+	    "text", body, (char *)NULL);
+	if (prefs_away(to, away, sizeof(away)) &&
+	    prefs_away_tell(to, ctx->user)) {
+		char *safe = render_text(away, strlen(away));
+
+		ctx_printf(ctx, MSG_AWAY_NOTICE, to, safe);
+		free(safe);
+	}
+	return online > 0 ? 1 : 0;
+}
+
+/* msg and reply: to is one name or a comma-separated list. */
+static int
+send_private(struct cmd_ctx *ctx, const char *tolist, const char *body)
+{
+	char *copy = xstrdup(tolist), *names[MSG_RECIPIENTS_MAX], *p, *save;
+	size_t len = strlen(body);
+	struct buf sent = { 0 }, offline = { 0 };
+	int n = 0, rc = 0;
+
+	if (len == 0) {
+		ctx_errorf(ctx, ERR_EMPTY_MESSAGE);
+		free(copy);
+		return 1;
+	}
+	for (p = strtok_r(copy, ",", &save); p != NULL;
+	    p = strtok_r(NULL, ",", &save)) {
+		bool dup = false;
+
+		for (int i = 0; i < n; i++) {
+			dup = dup || strcmp(names[i], p) == 0;
+		}
+		if (dup) {
+			continue;
+		}
+		if (n == MSG_RECIPIENTS_MAX) {
+			ctx_errorf(ctx, ERR_TOO_MANY_RECIPIENTS,
+			    MSG_RECIPIENTS_MAX);
+			free(copy);
+			return 1;
+		}
+		if (!cmd_user_exists(p)) {
+			cmd_no_such_user(ctx, p);
+			free(copy);
+			return 1;
+		}
+		names[n++] = p;
+	}
+	if (n == 0) {
+		ctx_errorf(ctx, ERR_USAGE, "msg <user>[,<user>...] <text>");
+		free(copy);
+		return 1;
+	}
+	for (int i = 0; i < n; i++) {
+		int r = send_one(ctx, names[i], body, len);
+
+		if (r < 0) {
+			rc = 1;
+			continue;
+		}
+		buf_appendf(r > 0 ? &sent : &offline, "%s%s",
+		    (r > 0 ? sent.len : offline.len) > 0 ? ", " : "", names[i]);
+	}
+	if (sent.len > 0) {
+		char *text = chat_format_sent(sent.data, body, len);
+
+		ctx_printf(ctx, "%s", text);
+		free(text);
+	}
+	if (offline.len > 0) {
+		char *b = render_text(body, len);
+
+		ctx_printf(ctx, MSG_QUEUED "\n" MSG_OFFLINE, offline.data, b,
+		    offline.data);
+		free(b);
+	}
+	buf_free(&sent);
+	buf_free(&offline);
+	free(copy);
+	return rc;
+}
+
+int
+cmd_msg(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	return send_private(ctx, argv[1], argv[2]);
+}
+
+int
+cmd_reply(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	char to[USER_NAME_MAX + 1];
+
+	if (!prefs_last_from(ctx->user, to, sizeof(to))) {
+		ctx_errorf(ctx, ERR_NOBODY_TO_REPLY);
+		return 1;
+	}
+	return send_private(ctx, to, argv[1]);
+}
+
+/* say and me: a line to the room, stored, shown to everyone online. */
+static int
+say_to_room(struct cmd_ctx *ctx, int kind, const char *body)
+{
+	struct store_message m;
+	char err[256], id[24];
+	int64_t msg_id = 0;
+	size_t len = strlen(body);
+
+	if (store_append_room(ctx->user, kind, body, len, &msg_id, err,
+	    sizeof(err)) != STORE_OK) {
 		daemon_stats.rejected++;
 		ctx_errorf(ctx, ERR_NOT_SENT, err);
 		return 1;
 	}
 	memset(&m, 0, sizeof(m));
 	m.id = msg_id;
+	m.sent_ms = wall_ms();
+	m.kind = kind;
 	snprintf(m.sender, sizeof(m.sender), "%s", ctx->user);
-	snprintf(m.recipient, sizeof(m.recipient), "%s", to);
+	snprintf(m.recipient, sizeof(m.recipient), "%s", STORE_ROOM);
 	m.body = (char *)body;
 	m.body_len = len;
-	online = router_deliver(&m);
+	router_room(&m);
 	snprintf(id, sizeof(id), "%lld", (long long)msg_id);
-	snprintf(lenstr, sizeof(lenstr), "%zu", len);
 	daemon_stats.messages++;
-	event_log("MSG", "id", id, "from", ctx->user, "to", to, "len", lenstr,
+	event_log(kind == STORE_ME ? "ME" : "SAY", "id", id, "from", ctx->user,
 	    "text", body, (char *)NULL);
-	text = chat_format_sent(to, body, len);
-	if (online > 0) {
-		ctx_printf(ctx, "%s", text);
-	} else {
+	if (!ctx->session->interactive) {
+		/* Scripts see no room echo: acknowledge instead. */
 		char *b = render_text(body, len);
 
-		ctx_printf(ctx, MSG_QUEUED "\n" MSG_OFFLINE, to, b, to);
+		ctx_printf(ctx, MSG_SAID, b);
 		free(b);
 	}
-	free(text);
+	return 0;
+}
+
+int
+cmd_say(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	return say_to_room(ctx, STORE_SAY, argv[1]);
+}
+
+int
+cmd_me(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	return say_to_room(ctx, STORE_ME, argv[1]);
+}
+
+int
+cmd_away(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	const char *reason = argc > 1 ? argv[1] : "away";
+	char *safe = render_text(reason, strlen(reason));
+
+	prefs_set_away(ctx->user, reason);
+	ctx_printf(ctx, MSG_AWAY_SET, safe);
+	free(safe);
+	return 0;
+}
+
+int
+cmd_back(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	if (!prefs_set_away(ctx->user, NULL)) {
+		ctx_errorf(ctx, ERR_NOT_AWAY);
+		return 1;
+	}
+	ctx_printf(ctx, MSG_BACK);
+	return 0;
+}
+
+int
+cmd_ignore(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct buf b = { 0 };
+
+	if (argc == 1) {
+		prefs_ignore_list(ctx->user, &b);
+		if (b.len > 0) {
+			ctx_printf(ctx, MSG_IGNORE_LIST, b.data);
+		} else {
+			ctx_printf(ctx, MSG_IGNORE_NONE);
+		}
+		buf_free(&b);
+		return 0;
+	}
+	if (!cmd_user_exists(argv[1])) {
+		cmd_no_such_user(ctx, argv[1]);
+		return 1;
+	}
+	if (strcmp(argv[1], ctx->user) == 0) {
+		ctx_errorf(ctx, ERR_IGNORE_SELF);
+		return 1;
+	}
+	if (!prefs_set_ignore(ctx->user, argv[1], true)) {
+		ctx_errorf(ctx, ERR_ALREADY_IGNORED, argv[1]);
+		return 1;
+	}
+	ctx_printf(ctx, MSG_IGNORING, argv[1], argv[1]);
+	return 0;
+}
+
+int
+cmd_unignore(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	char *safe;
+
+	if (!prefs_set_ignore(ctx->user, argv[1], false)) {
+		safe = render_text(argv[1], strlen(argv[1]));
+		ctx_errorf(ctx, ERR_NOT_IGNORED, safe);
+		free(safe);
+		return 1;
+	}
+	ctx_printf(ctx, MSG_UNIGNORED, argv[1]);
+	return 0;
+}
+
+int
+cmd_set(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct buf b = { 0 };
+	char err[256];
+
+	if (argc == 1) {
+		prefs_describe(ctx->user, &b);
+		ctx_printf(ctx, MSG_SETTINGS, b.data);
+		buf_free(&b);
+		return 0;
+	}
+	if (argc != 3) {
+		ctx_errorf(ctx, ERR_USAGE, "set [timestamps|bell|notices|color "
+		    "on|off]");
+		return 1;
+	}
+	if (prefs_set(ctx->user, argv[1], argv[2], err, sizeof(err)) < 0) {
+		char *safe = render_text(err, strlen(err));
+
+		ctx_errorf(ctx, "error: %s", safe);
+		free(safe);
+		return 1;
+	}
+	ctx_printf(ctx, MSG_SET_DONE, argv[1], argv[2]);
 	return 0;
 }
 
@@ -238,18 +476,46 @@ cmd_who(struct cmd_ctx *ctx, int argc, char **argv)
 	struct who_list l = { .now = now_ms() };
 	struct buf b = { 0 };
 
-	if (ctx->role != ROLE_ADMIN) {
+	router_foreach(collect_session, &l);
+	if (l.n > 0) {
+		qsort(l.rows, l.n, sizeof(*l.rows), cmp_row);
+	}
+	if (ctx->role != ROLE_ADMIN && !ctx->json) {
+		/* One line a user: the least idle session, and away. */
 		unsigned n = router_online(&b);
 		char *list = xstrdup(b.data != NULL ? b.data : "");
 
 		buf_free(&b);
-		ctx_printf(ctx, MSG_WHO, n, n == 1 ? "user" : "users", list);
+		buf_appendf(&b, MSG_WHO, n, n == 1 ? "user" : "users", list);
+		for (size_t i = 0; i < l.n; i++) {
+			int64_t idle = l.rows[i].idle_ms;
+			char idle_s[32], away[256];
+
+			if (i > 0 && strcmp(l.rows[i].user,
+			    l.rows[i - 1].user) == 0) {
+				continue;
+			}
+			for (size_t j = i + 1; j < l.n &&
+			    strcmp(l.rows[j].user, l.rows[i].user) == 0; j++) {
+				if (l.rows[j].idle_ms < idle) {
+					idle = l.rows[j].idle_ms;
+				}
+			}
+			format_idle(idle, idle_s, sizeof(idle_s));
+			buf_appendf(&b, "\n  %-16s idle %s", l.rows[i].user,
+			    idle_s);
+			if (prefs_away(l.rows[i].user, away, sizeof(away))) {
+				char *safe = render_text(away, strlen(away));
+
+				buf_appendf(&b, "  away: %s", safe);
+				free(safe);
+			}
+		}
+		ctx_printf(ctx, "%s", b.data);
+		buf_free(&b);
 		free(list);
+		free(l.rows);
 		return 0;
-	}
-	router_foreach(collect_session, &l);
-	if (l.n > 0) {
-		qsort(l.rows, l.n, sizeof(*l.rows), cmp_row);
 	}
 	if (ctx->json) {
 		buf_append(&b, "[", 1);
@@ -291,6 +557,63 @@ cmd_who(struct cmd_ctx *ctx, int argc, char **argv)
 	ctx_printf(ctx, "%s", b.data);
 	buf_free(&b);
 	free(l.rows);
+	return 0;
+}
+
+int
+cmd_whois(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct who_list l = { .now = now_ms() };
+	const char *who = argv[1];
+	struct buf b = { 0 };
+	int64_t idle = -1;
+	time_t since = 0;
+	size_t sessions = 0;
+	char when[32], away[256];
+
+	if (!cmd_user_exists(who)) {
+		cmd_no_such_user(ctx, who);
+		return 1;
+	}
+	router_foreach(collect_session, &l);
+	for (size_t i = 0; i < l.n; i++) {
+		if (strcmp(l.rows[i].user, who) != 0) {
+			continue;
+		}
+		sessions++;
+		if (since == 0 || l.rows[i].since < since) {
+			since = l.rows[i].since;
+		}
+		if (idle < 0 || l.rows[i].idle_ms < idle) {
+			idle = l.rows[i].idle_ms;
+		}
+	}
+	free(l.rows);
+	if (sessions > 0) {
+		char idle_s[32];
+
+		format_utc(since, when, sizeof(when));
+		format_idle(idle, idle_s, sizeof(idle_s));
+		buf_appendf(&b, MSG_WHOIS_ONLINE, who, when, sessions,
+		    sessions == 1 ? "session" : "sessions", idle_s);
+	} else {
+		int64_t last = store_last_login(who);
+
+		if (last > 0) {
+			format_utc((time_t)(last / 1000), when, sizeof(when));
+		} else {
+			snprintf(when, sizeof(when), "never");
+		}
+		buf_appendf(&b, MSG_WHOIS_OFFLINE, who, when);
+	}
+	if (prefs_away(who, away, sizeof(away))) {
+		char *safe = render_text(away, strlen(away));
+
+		buf_appendf(&b, MSG_WHOIS_AWAY, safe);
+		free(safe);
+	}
+	ctx_printf(ctx, "%s", b.data);
+	buf_free(&b);
 	return 0;
 }
 

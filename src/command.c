@@ -15,7 +15,10 @@
 #include "log.h"
 #include "messages.h"
 #include "record.h"
+#include "prefs.h"
 #include "render.h"
+#include "router.h"
+#include "session.h"
 #include "util.h"
 
 static int cmd_help(struct cmd_ctx *, int, char **);
@@ -23,13 +26,35 @@ static int cmd_help(struct cmd_ctx *, int, char **);
 static const struct command commands[] = {
 	{ "help", "[command]", "list the commands, or show how to use one",
 	    "help msg", 0, 1, 0, cmd_help },
-	{ "msg", "<user> <text>", "send a private message to a user",
+	{ "msg", "<user>[,<user>...] <text>", "send a private message to "
+	    "one or more users (kept for them if they are offline)",
 	    "msg bob are you there?", 2, 2, CMD_REST | CMD_CHAT, cmd_msg },
 	{ "history", "[user] [count]",
 	    "show your recent messages, with one user or with everyone",
 	    "history bob 50", 0, 2, CMD_CHAT, cmd_history },
-	{ "who", "", "list who is online (admins see every session)",
-	    "who", 0, 0, 0, cmd_who },
+	{ "reply", "<text>", "answer whoever last sent you a message",
+	    "reply on my way", 1, 1, CMD_REST | CMD_CHAT, cmd_reply },
+	{ "say", "<text>", "say something to everyone in the room",
+	    "say good morning, all", 1, 1, CMD_REST | CMD_CHAT, cmd_say },
+	{ "me", "<action>", "tell the room what you are doing",
+	    "me is making coffee", 1, 1, CMD_REST | CMD_CHAT, cmd_me },
+	{ "who", "", "list who is online, idle and away (admins see every "
+	    "session)", "who", 0, 0, 0, cmd_who },
+	{ "whois", "<user>", "when a user logged in, how long idle, away",
+	    "whois bob", 1, 1, 0, cmd_whois },
+	{ "away", "[reason]", "mark yourself away; people who write to you "
+	    "are told once", "away lunch, back at two", 0, 1,
+	    CMD_REST | CMD_CHAT, cmd_away },
+	{ "back", "", "you are no longer away", "back", 0, 0, CMD_CHAT,
+	    cmd_back },
+	{ "ignore", "[user]", "hide a user's messages and room lines (kept "
+	    "across sessions); alone, list whom you ignore", "ignore mallory",
+	    0, 1, CMD_CHAT, cmd_ignore },
+	{ "unignore", "<user>", "stop ignoring a user", "unignore mallory",
+	    1, 1, CMD_CHAT, cmd_unignore },
+	{ "set", "[name value]", "show your settings, or set timestamps, "
+	    "bell, notices or color on or off", "set timestamps off", 0, 2,
+	    CMD_CHAT, cmd_set },
 	{ "users", "", "list the accounts, when each was last seen, who is "
 	    "online", "users", 0, 0, 0, cmd_users },
 	{ "passwd", "[user]", "change your password (admins: anyone's)",
@@ -219,7 +244,16 @@ command_run(struct cmd_ctx *ctx, const char *line, size_t len)
 	if (c == NULL) {
 		char *name = render_text(argv[0], strlen(argv[0]));
 
-		ctx_errorf(ctx, ERR_UNKNOWN_COMMAND, name);
+		if (ctx->session != NULL && ctx->session->interactive) {
+			/* Plain text is never sent anywhere by accident. */
+			char *all = render_text(line, len);
+
+			ctx_errorf(ctx, ERR_UNKNOWN_COMMAND ERR_SAY_HINT, name,
+			    all);
+			free(all);
+		} else {
+			ctx_errorf(ctx, ERR_UNKNOWN_COMMAND, name);
+		}
 		free(name);
 		rc = 1;
 		goto out;
@@ -305,3 +339,111 @@ cmd_help(struct cmd_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
+static int
+cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * Completion candidates for the last word of line (the text up to the
+ * cursor): command names for the first word and after help, setting
+ * names after set, else account and online user names.
+ */
+void
+command_complete(const char *line, enum user_role role, struct buf *out)
+{
+	const char *first, *second, *word;
+	size_t first_len, word_len;
+	bool want_commands;
+
+	first = line;
+	while (is_blank(*first)) {
+		first++;
+	}
+	first_len = 0;
+	while (first[first_len] != '\0' && !is_blank(first[first_len])) {
+		first_len++;
+	}
+	second = first + first_len;
+	while (is_blank(*second)) {
+		second++;
+	}
+	word = line + strlen(line);
+	while (word > first && !is_blank(word[-1])) {
+		word--;
+	}
+	word_len = strlen(word);
+	want_commands = word == first || (word == second && first_len == 4 &&
+	    strncmp(first, "help", 4) == 0);
+	if (word == second && first_len == 3 && strncmp(first, "set", 3) == 0) {
+		for (const char *p = prefs_names(); *p != '\0';
+		    p += strlen(p) + 1) {
+			if (strncmp(p, word, word_len) == 0) {
+				buf_append(out, p, strlen(p) + 1);
+			}
+		}
+		return;
+	}
+	if (want_commands) {
+		for (size_t i = 0; i < command_count(); i++) {
+			const struct command *c = command_get(i);
+			const char *name = c->name;
+
+			if ((c->flags & CMD_ADMIN) && role != ROLE_ADMIN) {
+				continue;
+			}
+			if (strncmp(name, word, word_len) == 0) {
+				buf_append(out, name, strlen(name) + 1);
+			}
+		}
+		return;
+	}
+	{
+		struct buf online = { 0 };
+		struct userdb *db;
+		char **names;
+		size_t n = 0, cap = 16, u = 0;
+
+		names = xcalloc(cap, sizeof(*names));
+		router_complete(word, &online);
+		for (size_t off = 0; off < online.len;) {
+			size_t l = strlen(online.data + off);
+
+			if (n == cap) {
+				cap *= 2;
+				names = xrealloc(names, cap * sizeof(*names));
+			}
+			names[n++] = xstrdup(online.data + off);
+			off += l + 1;
+		}
+		buf_free(&online);
+		db = userdb_acquire();
+		for (size_t i = 0; db != NULL && i < userdb_count(db); i++) {
+			const char *name = userdb_get(db, i)->name;
+
+			if (strncmp(name, word, word_len) != 0) {
+				continue;
+			}
+			if (n == cap) {
+				cap *= 2;
+				names = xrealloc(names, cap * sizeof(*names));
+			}
+			names[n++] = xstrdup(name);
+		}
+		userdb_release(db);
+		qsort(names, n, sizeof(*names), cmp_name);
+		for (size_t i = 0; i < n; i++) {
+			if (u == 0 || strcmp(names[u - 1], names[i]) != 0) {
+				buf_append(out, names[i], strlen(names[i]) + 1);
+				names[u++] = names[i];
+			} else {
+				free(names[i]);
+			}
+		}
+		for (size_t i = 0; i < u; i++) {
+			free(names[i]);
+		}
+		free(names);
+	}
+}

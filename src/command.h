@@ -66,6 +66,11 @@ const struct command *command_get(size_t i);
  */
 int command_split(char *line, char **argv, int max);
 
+struct buf;
+/* Completion candidates, NUL-separated, for the line up to the cursor. */
+void command_complete(const char *line, enum user_role role,
+    struct buf *out);
+
 /* Parse and run one input line; returns 0 on success, 1 on failure. */
 int command_run(struct cmd_ctx *ctx, const char *line, size_t len);
 
@@ -87,6 +92,15 @@ int cmd_who(struct cmd_ctx *, int, char **);
 int cmd_users(struct cmd_ctx *, int, char **);
 int cmd_passwd(struct cmd_ctx *, int, char **);
 int cmd_logout(struct cmd_ctx *, int, char **);
+int cmd_reply(struct cmd_ctx *, int, char **);
+int cmd_say(struct cmd_ctx *, int, char **);
+int cmd_me(struct cmd_ctx *, int, char **);
+int cmd_whois(struct cmd_ctx *, int, char **);
+int cmd_away(struct cmd_ctx *, int, char **);
+int cmd_back(struct cmd_ctx *, int, char **);
+int cmd_ignore(struct cmd_ctx *, int, char **);
+int cmd_unignore(struct cmd_ctx *, int, char **);
+int cmd_set(struct cmd_ctx *, int, char **);
 /* cmd_admin.c */
 int cmd_broadcast(struct cmd_ctx *, int, char **);
 int cmd_kick(struct cmd_ctx *, int, char **);

@@ -90,6 +90,8 @@ static const struct keyword keywords[] = {
 	    true },
 	{ "MessageBurst", CONF_INT, OPT(message_burst), "30", 1, 1000000,
 	    NULL, true },
+	{ "MotdFile", CONF_STRING, OPT(motd_file), SYSCONFDIR "/sshchat-motd",
+	    0, 0 },
 };
 
 /* Is word one of the blank-separated words in list? */

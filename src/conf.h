@@ -40,6 +40,7 @@ struct options {
 	int client_alive_count_max;
 	int message_rate;	/* lines a second; 0: no limit */
 	int message_burst;
+	char *motd_file;	/* message of the day; missing: none */
 };
 
 extern struct options options;

@@ -7,12 +7,16 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "conf.h"
 #include "daemon.h"
 #include "log.h"
+#include "render.h"
 #include "userdb.h"
 #include "util.h"
 
@@ -41,6 +45,54 @@ daemon_shutdown_message(void)
 	m = shutdown_message;
 	pthread_mutex_unlock(&lock);
 	return m;
+}
+
+size_t
+daemon_motd(struct buf *out)
+{
+	static pthread_mutex_t motd_lock = PTHREAD_MUTEX_INITIALIZER;
+	static struct timespec mtime;
+	static off_t size = -1;
+	static char *text;
+	struct stat st;
+	size_t n = 0;
+
+	pthread_mutex_lock(&motd_lock);
+	if (stat(options.motd_file, &st) < 0) {
+		free(text);
+		text = NULL;
+		size = -1;
+	} else if (st.st_size != size || st.st_mtim.tv_sec != mtime.tv_sec ||
+	    st.st_mtim.tv_nsec != mtime.tv_nsec) {
+		FILE *fp = fopen(options.motd_file, "r");
+		struct buf b = { 0 };
+		char line[1024];
+
+		free(text);
+		text = NULL;
+		size = st.st_size;
+		mtime = st.st_mtim;
+		/* At most 50 lines, each made safe for any terminal. */
+		for (int i = 0; fp != NULL && i < 50 &&
+		    fgets(line, sizeof(line), fp) != NULL; i++) {
+			char *safe;
+
+			line[strcspn(line, "\r\n")] = '\0';
+			safe = render_text(line, strlen(line));
+			buf_appendf(&b, "%s%s", i > 0 ? "\n" : "", safe);
+			free(safe);
+		}
+		if (fp != NULL) {
+			fclose(fp);
+		}
+		text = b.data;
+	}
+	if (text != NULL && text[0] != '\0') {
+		n = strlen(text);
+		buf_append(out, text, n);
+	}
+	pthread_mutex_unlock(&motd_lock);
+	return n;
 }
 
 int

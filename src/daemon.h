@@ -31,4 +31,10 @@ const char *daemon_shutdown_message(void);
 struct buf;
 int daemon_reload(struct buf *report);
 
+/*
+ * The message of the day (MotdFile), re-read when the file changes;
+ * appends it rendered safe and returns its length (0: none).
+ */
+size_t daemon_motd(struct buf *out);
+
 #endif

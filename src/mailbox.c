@@ -15,6 +15,7 @@
 
 #include "chat.h"
 #include "log.h"
+#include "messages.h"
 #include "mailbox.h"
 #include "record.h"
 #include "store.h"
@@ -35,6 +36,8 @@ struct mailbox {
 	size_t count, messages, cap;
 	bool closed, started, failed;
 	bool backlog;		/* messages wait in the store */
+	bool color;		/* the session's terminal takes colour */
+	unsigned long dropped;	/* room lines dropped since last told */
 	int64_t cursor;		/* highest message id taken from the store */
 	int fd;
 	char *user;
@@ -42,10 +45,11 @@ struct mailbox {
 };
 
 struct mailbox *
-mailbox_new(int fd, const char *user, size_t cap)
+mailbox_new(int fd, const char *user, size_t cap, bool color)
 {
 	struct mailbox *mb = xcalloc(1, sizeof(*mb));
 
+	mb->color = color;
 	pthread_mutex_init(&mb->lock, NULL);
 	pthread_cond_init(&mb->cond, NULL);
 	mb->fd = fd;
@@ -73,7 +77,7 @@ enqueue(struct mailbox *mb, int type, const char *data, size_t len,
 	}
 	mb->tail = it;
 	mb->count++;
-	if (msg_id > 0) {
+	if (msg_id != 0) {
 		mb->messages++;
 	}
 }
@@ -87,6 +91,7 @@ static int64_t
 refill(struct mailbox *mb)
 {
 	struct store_message *msgs = NULL;
+	struct chat_view view;
 	size_t room = mb->cap > mb->messages ? mb->cap - mb->messages : 0;
 	int64_t after = mb->cursor;
 	int n;
@@ -101,8 +106,9 @@ refill(struct mailbox *mb)
 		/* Try again when the queue next drains. */
 		return 0;
 	}
+	chat_view_init(&view, mb->user, mb->color);
 	for (int i = 0; i < n; i++) {
-		char *text = chat_format_message(&msgs[i], true);
+		char *text = chat_format_message(&msgs[i], &view, true);
 
 		if (msgs[i].id > mb->cursor) {
 			mb->cursor = msgs[i].id;
@@ -153,7 +159,7 @@ mailbox_main(void *arg)
 			mb->tail = NULL;
 		}
 		mb->count--;
-		if (it->msg_id > 0) {
+		if (it->msg_id != 0) {
 			mb->messages--;
 		}
 		pthread_mutex_unlock(&mb->lock);
@@ -203,6 +209,18 @@ mailbox_push(struct mailbox *mb, int type, const char *data, size_t len,
 	if (mb->closed || mb->failed) {
 		pthread_mutex_unlock(&mb->lock);
 		return false;
+	}
+	if (msg_id == MAILBOX_ROOM && mb->messages >= mb->cap) {
+		mb->dropped++;
+		pthread_mutex_unlock(&mb->lock);
+		return false;
+	}
+	if (msg_id == MAILBOX_ROOM && mb->dropped > 0) {
+		char *note = xasprintf(MSG_ROOM_DROPPED, mb->dropped);
+
+		mb->dropped = 0;
+		enqueue(mb, REC_TEXT, note, strlen(note), 0);
+		free(note);
 	}
 	if (msg_id > 0) {
 		if (msg_id <= mb->cursor) {

@@ -19,7 +19,15 @@ struct mailbox;
  * fd: the daemon's end of the shell socket; user: whose messages these
  * are; cap: chat messages queued at most.
  */
-struct mailbox *mailbox_new(int fd, const char *user, size_t cap);
+struct mailbox *mailbox_new(int fd, const char *user, size_t cap,
+    bool color);
+
+/*
+ * The msg_id of a room line or notice: bounded like a chat message, but
+ * when the queue is full it is dropped (and the user later told how many
+ * were), since room lines are not anyone's mail.
+ */
+#define MAILBOX_ROOM ((int64_t)-1)
 /* Start the thread that writes queued records to fd. */
 int mailbox_start(struct mailbox *mb);
 /*

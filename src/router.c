@@ -12,6 +12,7 @@
 
 #include "chat.h"
 #include "mailbox.h"
+#include "prefs.h"
 #include "record.h"
 #include "router.h"
 #include "session.h"
@@ -63,24 +64,79 @@ router_remove(struct session *s)
 	pthread_mutex_unlock(&lock);
 }
 
+/* Format m for session s and queue it; id is what mailbox_push takes. */
+static void
+push_formatted(struct session *s, const struct store_message *m, int64_t id)
+{
+	struct chat_view v;
+	char *text;
+
+	chat_view_init(&v, s->user, s->color);
+	text = chat_format_message(m, &v, false);
+	mailbox_push(s->mbox, REC_TEXT, text, strlen(text), id);
+	free(text);
+}
+
 int
 router_deliver(const struct store_message *m)
 {
-	char *text = chat_format_message(m, false);
-	size_t len = strlen(text);
 	int n = 0;
 
 	pthread_mutex_lock(&lock);
 	for (struct session *s = table[hash(m->recipient)]; s != NULL;
 	    s = s->router_next) {
 		if (s->interactive && strcmp(s->user, m->recipient) == 0) {
-			mailbox_push(s->mbox, REC_TEXT, text, len, m->id);
+			push_formatted(s, m, m->id);
 			n++;
 		}
 	}
 	pthread_mutex_unlock(&lock);
-	free(text);
 	return n;
+}
+
+int
+router_room(const struct store_message *m)
+{
+	int n = 0;
+
+	pthread_mutex_lock(&lock);
+	for (size_t b = 0; b < BUCKETS; b++) {
+		for (struct session *s = table[b]; s != NULL;
+		    s = s->router_next) {
+			if (s->interactive &&
+			    !prefs_ignores(s->user, m->sender)) {
+				push_formatted(s, m, MAILBOX_ROOM);
+				n++;
+			}
+		}
+	}
+	pthread_mutex_unlock(&lock);
+	return n;
+}
+
+void
+router_notice(const char *user, bool joined)
+{
+	pthread_mutex_lock(&lock);
+	for (size_t b = 0; b < BUCKETS; b++) {
+		for (struct session *s = table[b]; s != NULL;
+		    s = s->router_next) {
+			struct chat_view v;
+			char *text;
+
+			if (!s->interactive || strcmp(s->user, user) == 0 ||
+			    !prefs_flag(s->user, PREF_NOTICES) ||
+			    prefs_ignores(s->user, user)) {
+				continue;
+			}
+			chat_view_init(&v, s->user, s->color);
+			text = chat_format_notice(user, joined, &v);
+			mailbox_push(s->mbox, REC_TEXT, text, strlen(text),
+			    MAILBOX_ROOM);
+			free(text);
+		}
+	}
+	pthread_mutex_unlock(&lock);
 }
 
 unsigned

@@ -26,6 +26,13 @@ struct store_message;
  * mailbox is full counts: it reads the message from the store later.
  */
 int router_deliver(const struct store_message *m);
+/*
+ * A room line (say, me) to every interactive session whose user does
+ * not ignore its sender; returns how many.
+ */
+int router_room(const struct store_message *m);
+/* "* alice joined/left" to everyone who wants notices. */
+void router_notice(const char *user, bool joined);
 
 /* Online users (unique, sorted) as "a, b, c"; returns the count. */
 unsigned router_online(struct buf *out);

@@ -24,12 +24,14 @@
 #include <libssh/libssh.h>
 #include <libssh/server.h>
 
+#include "chat.h"
 #include "command.h"
 #include "conf.h"
 #include "daemon.h"
 #include "gate.h"
 #include "log.h"
 #include "mailbox.h"
+#include "prefs.h"
 #include "messages.h"
 #include "ratelimit.h"
 #include "record.h"
@@ -53,6 +55,7 @@ struct sess {
 	struct ssh_channel_callbacks_struct ccb;
 	int auth_tries;
 	bool authed, want_shell, has_pty, disconnect, locked, idle_warned;
+	bool no_color;		/* the client sent NO_COLOR */
 	bool chan_closed, client_eof, stdin_closed;
 	bool out_open, err_open, core_open;
 	bool out_polled, err_polled, core_polled;
@@ -180,6 +183,20 @@ pty_request_cb(ssh_session ssh, ssh_channel chan, const char *term,
 	s->rows = rows > 0 && rows < 10000 ? rows : 24;
 	s->has_pty = true;
 	return 0;
+}
+
+/* Environment: only NO_COLOR (https://no-color.org) means anything. */
+static int
+env_request_cb(ssh_session ssh, ssh_channel chan, const char *name,
+    const char *value, void *userdata)
+{
+	struct sess *s = userdata;
+
+	if (strcmp(name, "NO_COLOR") == 0) {
+		s->no_color = value != NULL && value[0] != '\0';
+		return 0;
+	}
+	return -1;
 }
 
 static int
@@ -357,6 +374,7 @@ channel_open_cb(ssh_session ssh, void *userdata)
 	s->ccb.channel_pty_request_function = pty_request_cb;
 	s->ccb.channel_shell_request_function = shell_request_cb;
 	s->ccb.channel_exec_request_function = exec_request_cb;
+	s->ccb.channel_env_request_function = env_request_cb;
 	s->ccb.channel_pty_window_change_function = window_change_cb;
 	s->ccb.channel_data_function = data_cb;
 	s->ccb.channel_eof_function = eof_cb;
@@ -507,7 +525,7 @@ core_cb(socket_t fd, int revents, void *userdata)
 		run_line(s, "logout", 6, NULL, 0);
 		break;
 	case REC_COMPLETE:
-		router_complete(s->rbuf, &b);
+		command_complete(s->rbuf, s->pub.role, &b);
 		mailbox_push(s->pub.mbox, REC_COMPLETIONS, b.data ? b.data : "",
 		    b.len, 0);
 		buf_free(&b);
@@ -541,6 +559,41 @@ connection_lost(struct sess *s)
 	    !ssh_is_connected(s->ssh);
 }
 
+/* The room lines said since the user was last here (at most 20). */
+static void
+show_missed_room(struct sess *s)
+{
+	int64_t seen = prefs_room_seen(s->pub.user);
+	int64_t last = store_room_last_id();
+	struct store_message *m = NULL;
+	struct chat_view v;
+	int n;
+
+	if (last <= seen) {
+		return;
+	}
+	n = store_room(seen, ROOM_MISSED_MAX, &m);
+	if (n <= 0) {
+		return;
+	}
+	chat_view_init(&v, s->pub.user, s->pub.color);
+	{
+		char *head = xasprintf(MSG_ROOM_MISSED, n, n == 1 ? "line" :
+		    "lines");
+
+		session_print(&s->pub, REC_TEXT, head);
+		free(head);
+	}
+	for (int i = 0; i < n; i++) {
+		char *text = chat_format_message(&m[i], &v, true);
+
+		session_print(&s->pub, REC_TEXT, text);
+		free(text);
+	}
+	store_messages_free(m, n);
+	prefs_set_room_seen(s->pub.user, last);
+}
+
 static void
 send_welcome(struct sess *s)
 {
@@ -563,6 +616,11 @@ send_welcome(struct sess *s)
 	session_print(&s->pub, REC_TEXT, b.data);
 	buf_free(&b);
 	buf_free(&names);
+	if (daemon_motd(&b) > 0) {
+		session_print(&s->pub, REC_TEXT, b.data);
+	}
+	buf_free(&b);
+	show_missed_room(s);
 	/* Messages that came while the user was away, before the prompt. */
 	waiting = store_count_undelivered(s->pub.user);
 	if (waiting > 0) {
@@ -601,8 +659,11 @@ start_shell(struct sess *s)
 	s->pub.interactive = s->has_pty;
 	s->pub.cols = s->has_pty ? s->cols : 0;
 	s->pub.rows = s->has_pty ? s->rows : 0;
+	s->pub.color = s->has_pty && !s->no_color && s->term[0] != '\0' &&
+	    strcmp(s->term, "dumb") != 0;
+	prefs_load(s->pub.user);
 	s->pub.mbox = mailbox_new(s->sp.core_fd, s->pub.user,
-	    (size_t)options.mailbox_size);
+	    (size_t)options.mailbox_size, s->pub.color);
 	if (mailbox_start(s->pub.mbox) < 0) {
 		error("cannot start the mailbox thread: %s", strerror(errno));
 		return -1;
@@ -618,6 +679,9 @@ start_shell(struct sess *s)
 	flush_input(s);
 	if (s->command == NULL && s->has_pty) {
 		send_welcome(s);
+		if (router_user_sessions(s->pub.user) == 1) {
+			router_notice(s->pub.user, true);
+		}
 	}
 	{
 		char sid[24];
@@ -751,6 +815,15 @@ finish(struct sess *s, enum end_reason reason)
 		ssh_event_remove_fd(s->ev, s->sp.core_fd);
 	}
 	router_remove(&s->pub);
+	if (s->pub.interactive && router_user_sessions(s->pub.user) == 0) {
+		/* Room lines said while online count as seen. */
+		int64_t last = store_room_last_id();
+
+		if (last > 0) {
+			prefs_set_room_seen(s->pub.user, last);
+		}
+		router_notice(s->pub.user, false);
+	}
 	status = spawn_reap(&s->sp, 1000);
 	/* Wake a mailbox thread still blocked on the shell's socket. */
 	shutdown(s->sp.core_fd, SHUT_RDWR);

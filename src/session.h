@@ -35,6 +35,7 @@ struct session {
 	int64_t login_ms;
 	_Atomic int64_t last_input_ms;
 	bool interactive;	/* has a terminal */
+	bool color;		/* its terminal may get colour (TERM, NO_COLOR) */
 	_Atomic int cols, rows;	/* terminal size, for who */
 	struct mailbox *mbox;
 	int wake_fd;		/* eventfd the session thread polls */

@@ -494,7 +494,11 @@ complete(const char *text, int start, int end)
 		}
 		nmatches = ncommands;
 	} else {
-		fetch_users(text);
+		/* The daemon completes from the whole line up to the cursor. */
+		char *upto = xstrndup(rl_line_buffer, (size_t)end);
+
+		fetch_users(upto);
+		free(upto);
 	}
 	return rl_completion_matches(text, generate);
 }

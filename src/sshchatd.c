@@ -365,6 +365,7 @@ main(int argc, char **argv)
 		absolutize(&options.host_key, config_dir);
 		absolutize(&options.admin_socket, config_dir);
 		absolutize(&options.shell_path, config_dir);
+		absolutize(&options.motd_file, config_dir);
 	}
 	for (int i = 0; i < ncl; i++) {
 		if (conf_set(cl_key[i], cl_val[i], err, sizeof(err)) < 0) {
@@ -374,6 +375,7 @@ main(int argc, char **argv)
 	absolutize(&options.users_file, cwd);
 	absolutize(&options.state_dir, cwd);
 	absolutize(&options.host_key, cwd);
+	absolutize(&options.motd_file, cwd);
 	absolutize(&options.admin_socket, cwd);
 	free(config_dir);
 	if (gate_configure(err, sizeof(err)) < 0) {

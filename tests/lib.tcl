@@ -16,7 +16,7 @@ set daemon_id ""
 set port 0
 set ssh_opts [list -F /dev/null -o UserKnownHostsFile=/dev/null \
 	-o StrictHostKeyChecking=no -o PubkeyAuthentication=no \
-	-o LogLevel=ERROR -o NumberOfPasswordPrompts=3]
+	-o LogLevel=ERROR -o NumberOfPasswordPrompts=3 -o SetEnv=NO_COLOR=1]
 
 proc make_tmpdir {} {
 	global tmpdir
@@ -927,4 +927,73 @@ proc skip {msg} {
 		exec rm -rf $tmpdir
 	}
 	exit 77
+}
+
+# ---------------------------------------------------------------------
+# Raw TCP helpers for the pre-authentication limit tests (limit-*.exp,
+# auth-*.exp): a client that connects and says nothing, or only part of
+# the protocol, and a bounded wait for the server to close it.
+
+# Open a TCP connection to the test daemon (from local address myaddr,
+# such as 127.0.0.2, when given); returns the channel, binary and
+# non-blocking.
+proc tcp_connect {{myaddr ""}} {
+	global port
+	if {$myaddr ne ""} {
+		set ch [socket -myaddr $myaddr 127.0.0.1 $port]
+	} else {
+		set ch [socket 127.0.0.1 $port]
+	}
+	fconfigure $ch -translation binary -blocking 0 -buffering none
+	return $ch
+}
+
+# Read from a raw connection until the server closes it or secs seconds
+# pass.  Returns {closed|open elapsed_ms bytes}: what the server sent in
+# that time.  A reset counts as closed.
+proc tcp_wait_close {ch secs} {
+	set start [clock milliseconds]
+	set got ""
+	while {1} {
+		if {[catch {read $ch} data]} {
+			return [list closed [expr {[clock milliseconds] - $start}] $got]
+		}
+		append got $data
+		if {[eof $ch]} {
+			return [list closed [expr {[clock milliseconds] - $start}] $got]
+		}
+		if {[clock milliseconds] - $start >= $secs * 1000} {
+			return [list open [expr {[clock milliseconds] - $start}] $got]
+		}
+		after 20
+	}
+}
+
+# Read (bounded) until the server's SSH identification line has come;
+# returns it, or "" if the connection closed or secs passed first.
+proc tcp_read_banner {ch secs} {
+	set start [clock milliseconds]
+	set got ""
+	while {[clock milliseconds] - $start < $secs * 1000} {
+		if {[catch {read $ch} data]} {
+			return ""
+		}
+		append got $data
+		if {[regexp {^(SSH-2\.0-[^\r\n]*)\r?\n} $got -> line]} {
+			return $line
+		}
+		if {[eof $ch]} {
+			return ""
+		}
+		after 20
+	}
+	return ""
+}
+
+# Number of open file descriptors of a process, or -1.
+proc fd_count {pid} {
+	if {[catch {glob -nocomplain /proc/$pid/fd/*} fds]} {
+		return -1
+	}
+	return [llength $fds]
 }

@@ -86,14 +86,14 @@ test_run(void)
 	CHECK(strchr(out.data, '\x1b') == NULL);
 
 	CHECK(command_run(&ctx, "msg", 3) == 1);
-	CHECK_STR(out.data, "usage: msg <user> <text>");
+	CHECK_STR(out.data, "usage: msg <user>[,<user>...] <text>");
 	CHECK(command_run(&ctx, "msg bob", 7) == 1);
-	CHECK_STR(out.data, "usage: msg <user> <text>");
+	CHECK_STR(out.data, "usage: msg <user>[,<user>...] <text>");
 	CHECK(command_run(&ctx, "who extra", 9) == 1);
 	CHECK_STR(out.data, "usage: who");
 	CHECK(command_run(&ctx, "help msg extra", 14) == 1);
 	CHECK(command_run(&ctx, "help msg", 8) == 0);
-	CHECK(strstr(out.data, "msg <user> <text>") != NULL);
+	CHECK(strstr(out.data, "msg <user>[,<user>...] <text>") != NULL);
 	/* help lists a user's commands only; an admin sees them all. */
 	CHECK(command_run(&ctx, "help", 4) == 0);
 	for (size_t i = 0; i < command_count(); i++) {
