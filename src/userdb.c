@@ -1168,8 +1168,15 @@ userdb_authenticate(const struct userdb *db, const char *name,
 		if (u != NULL) {
 			ok = plain_equal(pw, n, u->password);
 		}
-		pw[cut] = '\0';
-		(void)crypt_check(pw, dummy);
+		/*
+		 * Every failure costs a hash, so no name can be told apart by
+		 * time; a legacy plaintext account that matched needs none (its
+		 * time tells nothing to whoever did not know the password).
+		 */
+		if (!ok) {
+			pw[cut] = '\0';
+			(void)crypt_check(pw, dummy);
+		}
 	}
 	secure_zero(pw, n + 1);
 	free(pw);
