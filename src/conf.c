@@ -92,6 +92,7 @@ static const struct keyword keywords[] = {
 	    NULL, true },
 	{ "MotdFile", CONF_STRING, OPT(motd_file), SYSCONFDIR "/sshchat-motd",
 	    0, 0 },
+	{ "User", CONF_STRING, OPT(user), "", 0, 0 },
 };
 
 /* Is word one of the blank-separated words in list? */

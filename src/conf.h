@@ -41,6 +41,7 @@ struct options {
 	int message_rate;	/* lines a second; 0: no limit */
 	int message_burst;
 	char *motd_file;	/* message of the day; missing: none */
+	char *user;		/* started as root: serve as this user */
 };
 
 extern struct options options;

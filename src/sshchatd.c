@@ -18,6 +18,8 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <grp.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include <libssh/libssh.h>
@@ -163,6 +165,49 @@ detach_finish(void)
 	if (chdir("/") < 0) {
 		warn("chdir /: %s", strerror(errno));
 	}
+}
+
+/*
+ * Started as root with User set: everything privileged is done (socket
+ * bound, key and files open), so hand the state directory to the user
+ * and become it.  A daemon that is not root has nothing to drop.
+ */
+static void
+drop_privileges(const char *admin_path)
+{
+	static const char *const files[] = { "", "/server.log",
+		"/server_events.log", "/messages.db", "/messages.db-wal",
+		"/messages.db-shm", "/ssh_host_ed25519_key" };
+	struct passwd *pw;
+
+	if (options.user[0] == '\0' || geteuid() != 0) {
+		return;
+	}
+	pw = getpwnam(options.user);
+	if (pw == NULL) {
+		die("User %s: no such user (create it, e.g. useradd --system "
+		    "%s)", options.user, options.user);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		char *p = xasprintf("%s%s", options.state_dir, files[i]);
+
+		if (lchown(p, pw->pw_uid, pw->pw_gid) < 0 && errno != ENOENT) {
+			die("chown %s: %s", p, strerror(errno));
+		}
+		free(p);
+	}
+	if (lchown(admin_path, pw->pw_uid, pw->pw_gid) < 0) {
+		die("chown %s: %s", admin_path, strerror(errno));
+	}
+	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 ||
+	    setuid(pw->pw_uid) < 0) {
+		die("cannot become %s: %s", options.user, strerror(errno));
+	}
+	if (setuid(0) == 0) {
+		die("dropping privileges to %s failed: root is still possible",
+		    options.user);
+	}
+	info("running as %s (uid %ld)", options.user, (long)pw->pw_uid);
 }
 
 static void
@@ -451,6 +496,7 @@ main(int argc, char **argv)
 		die("%s", err);
 	}
 	info("host key %s %s", hostkey, fp);
+	drop_privileges(admin_path);
 	if (listener_start() < 0) {
 		die("cannot start the listener: %s", strerror(errno));
 	}
