@@ -5,11 +5,12 @@
  * and every later line goes to the server's chat shell as it was typed.
  *
  * The shell runs on a pseudo-terminal, because sshchatd delivers messages
- * only to sessions that have one.  The terminal is "dumb" and very wide,
- * so the shell's readline draws nothing but its prompt, the echo of each
- * line and carriage returns; this file replays that output into one line
- * of screen, drops the prompt and echo lines, and prints what remains
- * above the local prompt without disturbing the half-typed line.
+ * only to sessions that have one.  The terminal is a vt100 so wide that
+ * no line wraps, and the shell is asked for no colour, so its readline
+ * draws only its prompt, the echo of each line and a few line-editing
+ * sequences.  This file replays that output into one line of screen,
+ * drops the prompt and echo lines, and prints what remains above the
+ * local prompt without disturbing the half-typed line.
  *
  * It must never put a password into the readline history or print one;
  * it must not print a byte from the server that could drive the local
@@ -41,12 +42,20 @@
 #define KNOWN_HOSTS_NAME ".sshchat_known_hosts"
 #define CONNECT_TIMEOUT 10  /* seconds for connect and key exchange */
 #define LOGOUT_WAIT_MS 5000 /* how long logout waits for the goodbye */
-/* Wide enough that the shell's readline never scrolls a typed line. */
-#define SERVER_COLS 1000
-#define SERVER_ROWS 24
-#define LINE_CAP (256 * 1024) /* longest server line kept */
 #define NAME_MAX_LEN 64
 #define SECRET_MAX 1024
+/*
+ * The server's terminal: a vt100 (on a "dumb" one readline takes time
+ * quadratic in the length of a line: seconds for a few thousand bytes),
+ * as wide as sshchatd allows, so that the shell never wraps a line,
+ * which would take a screen of rows to follow.
+ */
+#define SERVER_TERM "vt100"
+#define SERVER_COLS 9999
+#define SERVER_ROWS 24
+/* The longest line sent: it and the shell's prompt fit on one row. */
+#define SEND_MAX (SERVER_COLS - NAME_MAX_LEN - 8)
+#define LINE_CAP (256 * 1024) /* longest server line kept */
 
 /* What this client itself says; the server's strings are in messages.h. */
 #define CL_PROMPT "> "
@@ -59,6 +68,7 @@
 #define CL_NOT_LOGGED_IN "Not logged in; type 'Login <user> <password>'."
 #define CL_LOGIN_USAGE "usage: Login <user> [password]"
 #define CL_NO_SECRETS "'%s' asks for passwords; use ssh for it."
+#define CL_TOO_LONG "error: line too long (at most %d bytes)"
 #define CL_PASSWORD_PROMPT "Password: "
 #define CL_KEY_ADDED "Warning: added the host key of %s (%s) to %s."
 #define CL_KEY_CHANGED                                                         \
@@ -70,12 +80,23 @@
 	"msg <user> <text>         send a message (once logged in)\n"          \
 	"logout                    log out; Ctrl-D logs out and quits"
 
+/* Where screen_feed is in an escape sequence. */
+enum esc_state {
+	ESC_NONE,
+	ESC_START,  /* after ESC */
+	ESC_INTER,  /* ESC and intermediate bytes, such as ESC ( B */
+	ESC_CSI,    /* ESC [ and parameters */
+	ESC_STRING, /* ESC ] ... up to BEL or ESC \ */
+};
+
 /* One line of the server's terminal, replayed from its output bytes. */
 struct screen_line {
 	char *buf;
 	size_t len; /* bytes on the line */
 	size_t cur; /* cursor column, in bytes */
-	int esc;    /* 0, or where we are in an escape sequence */
+	enum esc_state esc;
+	unsigned param; /* the first CSI parameter */
+	bool bell;	/* the line rang the bell */
 };
 
 /* A line typed but not yet sent, because the shell is not ready for it. */
@@ -93,13 +114,13 @@ struct conn {
 	/*
 	 * One line is sent at a time: the next when the shell has echoed
 	 * the last one and shown its prompt again.  Bytes that reach it
-	 * earlier are echoed without the prompt that marks an echo here:
-	 * by the terminal itself before the shell's readline starts, or
-	 * by readline in a form this file does not filter when they come
-	 * together with the line before them.
+	 * earlier may be echoed without the prompt that marks an echo
+	 * here: by the terminal itself before the shell's readline starts,
+	 * and by the shell when several lines arrive at once.
 	 */
 	bool ready;
 	bool awaiting_echo;
+	char *echo;	  /* the shell's prompt and the last line sent */
 	bool logging_out; /* the end of the session is expected */
 	struct pending_line *queue, **queue_tail;
 };
@@ -160,19 +181,39 @@ starts_with(const char *s, const char *prefix)
 }
 
 /*
- * A finished line of server output: print it, unless it is the shell's
- * prompt with the echo of a line we sent, or readline's horizontal-scroll
- * form of such an echo, which starts with '<'.
+ * Is line the shell's echo of the last line sent?  It is the prompt and
+ * the line; or, when that is wider than the terminal, readline's
+ * horizontal-scroll form: '<' and the end of it.  (A room line, "<bob>
+ * hi", starts with '<' too, so the rest must match.)
  */
-static void
-server_line(struct conn *c, const char *line, bool is_stderr)
+static bool
+is_echo(const struct conn *c, const char *line)
 {
-	if (!is_stderr &&
-	    (starts_with(line, c->shell_prompt) || line[0] == '<')) {
+	size_t n, e;
+
+	if (starts_with(line, c->shell_prompt)) {
+		return true;
+	}
+	if (line[0] != '<' || c->echo == NULL) {
+		return false;
+	}
+	n = strlen(line + 1);
+	e = strlen(c->echo);
+	while (e > 0 && c->echo[e - 1] == ' ') {
+		e--;
+	}
+	return n > 0 && n <= e && memcmp(c->echo + e - n, line + 1, n) == 0;
+}
+
+/* A finished line of server output: print it, unless it is an echo. */
+static void
+server_line(struct conn *c, const char *line, bool bell, bool is_stderr)
+{
+	if (!is_stderr && is_echo(c, line)) {
 		c->awaiting_echo = false;
 		return;
 	}
-	say("%s", line);
+	say("%s%s", line, bell ? "\a" : "");
 }
 
 static void
@@ -185,14 +226,69 @@ screen_commit(struct conn *c, struct screen_line *sl, bool is_stderr)
 		sl->buf = xrealloc(NULL, 1);
 	}
 	sl->buf[sl->len] = '\0';
-	server_line(c, sl->buf, is_stderr);
+	server_line(c, sl->buf, sl->bell, is_stderr);
 	sl->len = sl->cur = 0;
+	sl->bell = false;
+}
+
+/* Put byte ch under the cursor, filling any gap with spaces. */
+static void
+screen_put(struct screen_line *sl, char ch)
+{
+	if (sl->cur >= LINE_CAP) {
+		return;
+	}
+	if (sl->cur >= sl->len) {
+		sl->buf = xrealloc(sl->buf, sl->cur + 2);
+		memset(sl->buf + sl->len, ' ', sl->cur - sl->len);
+		sl->len = sl->cur + 1;
+	}
+	sl->buf[sl->cur++] = ch;
+}
+
+/*
+ * The CSI sequences readline uses on one line: erase in line, cursor
+ * forward, back and to a column.  The rest (modes, colours) change
+ * nothing here.
+ */
+static void
+screen_csi(struct screen_line *sl, unsigned char final)
+{
+	size_t n = sl->param > 0 ? sl->param : 1;
+
+	switch (final) {
+	case 'K':
+		if (sl->param == 0) {
+			if (sl->len > sl->cur) {
+				sl->len = sl->cur;
+			}
+		} else if (sl->param == 1) {
+			for (size_t i = 0; i <= sl->cur && i < sl->len; i++) {
+				sl->buf[i] = ' ';
+			}
+		} else {
+			sl->len = 0;
+		}
+		break;
+	case 'C':
+		sl->cur = sl->cur + n < LINE_CAP ? sl->cur + n : LINE_CAP;
+		break;
+	case 'D':
+		sl->cur = sl->cur > n ? sl->cur - n : 0;
+		break;
+	case 'G':
+		sl->cur = n - 1 < LINE_CAP ? n - 1 : LINE_CAP;
+		break;
+	default:
+		break;
+	}
 }
 
 /*
  * Replay output bytes: '\r' returns to the start of the line, '\b' moves
  * back, '\n' ends the line, other bytes overwrite what is under the
- * cursor.  Escape sequences and other controls are dropped.
+ * cursor, and the CSI sequences of screen_csi() act.  A bell is kept for
+ * the line; other escape sequences and controls are dropped.
  */
 static void
 screen_feed(struct conn *c, struct screen_line *sl, const char *data, size_t n,
@@ -201,19 +297,45 @@ screen_feed(struct conn *c, struct screen_line *sl, const char *data, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)data[i];
 
-		if (sl->esc == 1) {
-			sl->esc = ch == '[' ? 2 : 0;
+		switch (sl->esc) {
+		case ESC_NONE:
+			break;
+		case ESC_START:
+			sl->param = 0;
+			if (ch == '[') {
+				sl->esc = ESC_CSI;
+			} else if (ch == ']') {
+				sl->esc = ESC_STRING;
+			} else if (ch >= 0x20 && ch <= 0x2f) {
+				sl->esc = ESC_INTER;
+			} else {
+				sl->esc = ESC_NONE;
+			}
 			continue;
-		}
-		if (sl->esc == 2) {
-			if (ch >= 0x40 && ch <= 0x7e) {
-				sl->esc = 0;
+		case ESC_INTER:
+			if (ch < 0x20 || ch > 0x2f) {
+				sl->esc = ESC_NONE;
+			}
+			continue;
+		case ESC_CSI:
+			if (ch >= '0' && ch <= '9') {
+				if (sl->param < 100000) {
+					sl->param = sl->param * 10 + (ch - '0');
+				}
+			} else if (ch >= 0x40 && ch <= 0x7e) {
+				screen_csi(sl, ch);
+				sl->esc = ESC_NONE;
+			}
+			continue;
+		case ESC_STRING:
+			if (ch == '\a' || ch == '\\') {
+				sl->esc = ESC_NONE;
 			}
 			continue;
 		}
 		switch (ch) {
 		case '\033':
-			sl->esc = 1;
+			sl->esc = ESC_START;
 			break;
 		case '\r':
 			sl->cur = 0;
@@ -226,15 +348,13 @@ screen_feed(struct conn *c, struct screen_line *sl, const char *data, size_t n,
 		case '\n':
 			screen_commit(c, sl, is_stderr);
 			break;
+		case '\a':
+			sl->bell = true;
+			break;
 		default:
-			if (ch < 0x20 || ch == 0x7f || sl->cur >= LINE_CAP) {
-				break;
+			if (ch >= 0x20 && ch != 0x7f) {
+				screen_put(sl, (char)ch);
 			}
-			if (sl->cur >= sl->len) {
-				sl->buf = xrealloc(sl->buf, sl->cur + 2);
-				sl->len = sl->cur + 1;
-			}
-			sl->buf[sl->cur++] = (char)ch;
 			break;
 		}
 	}
@@ -285,6 +405,10 @@ conn_free(struct conn *c)
 	}
 	free(c->out.buf);
 	free(c->err.buf);
+	if (c->echo != NULL) {
+		explicit_bzero(c->echo, strlen(c->echo));
+		free(c->echo);
+	}
 	free(c);
 }
 
@@ -388,6 +512,15 @@ pump(void)
 	}
 	conn->ready = false;
 	conn->awaiting_echo = true;
+	if (conn->echo != NULL) {
+		explicit_bzero(conn->echo, strlen(conn->echo));
+		free(conn->echo);
+	}
+	conn->echo =
+	    xrealloc(NULL, strlen(conn->shell_prompt) + strlen(p->text) + 1);
+	strcpy(conn->echo, conn->shell_prompt);
+	strcat(conn->echo, p->text);
+	conn->echo[strlen(conn->echo) - 1] = '\0'; /* the newline */
 	rc = ssh_channel_write(conn->chan, p->text, (uint32_t)strlen(p->text));
 	explicit_bzero(p->text, strlen(p->text));
 	free(p);
@@ -578,6 +711,17 @@ configure(ssh_session ssh, const char *user)
 	return true;
 }
 
+/*
+ * Colour codes would be dropped anyway, but plain lines are shorter.  A
+ * server that refuses the variable is no reason to fail.
+ */
+static bool
+ask_no_color(ssh_channel chan)
+{
+	(void)ssh_channel_request_env(chan, "NO_COLOR", "1");
+	return true;
+}
+
 /* Connect, check the key, authenticate and start the shell. */
 static void
 do_login(const char *user, const char *password)
@@ -628,7 +772,8 @@ do_login(const char *user, const char *password)
 	if ((c->chan = ssh_channel_new(c->ssh)) == NULL ||
 	    ssh_channel_open_session(c->chan) != SSH_OK ||
 	    ssh_channel_request_pty_size(
-		c->chan, "dumb", SERVER_COLS, SERVER_ROWS) != SSH_OK ||
+		c->chan, SERVER_TERM, SERVER_COLS, SERVER_ROWS) != SSH_OK ||
+	    !ask_no_color(c->chan) ||
 	    ssh_channel_request_shell(c->chan) != SSH_OK) {
 		snprintf(why, sizeof(why), "cannot start the chat shell: %s",
 		    ssh_get_error(c->ssh));
@@ -764,6 +909,10 @@ handle_line(char *line)
 	/* These read passwords from the terminal, which we do not relay. */
 	if (is_word(p, "passwd") || is_word(p, "useradd")) {
 		say(CL_NO_SECRETS, strtok(p, " \t"));
+		return;
+	}
+	if (strlen(line) > SEND_MAX) {
+		say(CL_TOO_LONG, SEND_MAX);
 		return;
 	}
 	send_line(line);

@@ -93,6 +93,8 @@ static const struct keyword keywords[] = {
 	{ "MotdFile", CONF_STRING, OPT(motd_file), SYSCONFDIR "/sshchat-motd",
 	    0, 0 },
 	{ "User", CONF_STRING, OPT(user), "", 0, 0 },
+	{ "ShellZygote", CONF_CHOICE, OPT(shell_zygote), "yes", 0, 0,
+	    "yes no" },
 };
 
 /* Is word one of the blank-separated words in list? */

@@ -42,6 +42,7 @@ struct options {
 	int message_burst;
 	char *motd_file;	/* message of the day; missing: none */
 	char *user;		/* started as root: serve as this user */
+	char *shell_zygote;	/* yes: fork shells from one zygote */
 };
 
 extern struct options options;

@@ -17,6 +17,7 @@ enum record_type {
 	/* shell -> daemon */
 	REC_LINE = 'L',		/* a line the user entered */
 	REC_LOGOUT = 'Q',	/* Ctrl-D on an empty line, or end of input */
+	REC_STATUS = 'Z',	/* the shell is exiting with this status */
 	REC_COMPLETE = 'C',	/* completion request: payload is the word */
 	REC_SECRETS = 'S',	/* answers to REC_ASK, NUL-separated */
 	REC_OPTIONS = 'O',	/* admin socket: "json" asks for JSON output */

@@ -65,6 +65,7 @@ struct sess {
 	char *pending;		/* a line waiting for its REC_SECRETS */
 	size_t pending_len;
 	char origin[96];	/* for the audit log */
+	int shell_status;	/* from REC_STATUS; -1 until it comes */
 	struct shell_proc sp;
 	struct buf inbuf;
 	size_t inoff;
@@ -524,6 +525,9 @@ core_cb(socket_t fd, int revents, void *userdata)
 	case REC_LOGOUT:
 		run_line(s, "logout", 6, NULL, 0);
 		break;
+	case REC_STATUS:
+		s->shell_status = atoi(s->rbuf);
+		break;
 	case REC_COMPLETE:
 		command_complete(s->rbuf, s->pub.role, &b);
 		mailbox_push(s->pub.mbox, REC_COMPLETIONS, b.data ? b.data : "",
@@ -815,6 +819,16 @@ finish(struct sess *s, enum end_reason reason)
 		ssh_event_remove_fd(s->ev, s->sp.core_fd);
 	}
 	router_remove(&s->pub);
+	/* Records the shell sent just before it went (its REC_STATUS). */
+	set_nonblock(s->sp.core_fd, true);
+	while (s->core_open) {
+		struct pollfd pfd = { .fd = s->sp.core_fd, .events = POLLIN };
+
+		if (poll(&pfd, 1, 0) <= 0) {
+			break;
+		}
+		core_cb(s->sp.core_fd, pfd.revents, s);
+	}
 	if (s->pub.interactive && router_user_sessions(s->pub.user) == 0) {
 		/* Room lines said while online count as seen. */
 		int64_t last = store_room_last_id();
@@ -825,6 +839,10 @@ finish(struct sess *s, enum end_reason reason)
 		router_notice(s->pub.user, false);
 	}
 	status = spawn_reap(&s->sp, 1000);
+	if (status < 0) {
+		status = s->shell_status >= 0 ? s->shell_status :
+		    reason == END_LOGOUT ? 0 : 1;
+	}
 	/* Wake a mailbox thread still blocked on the shell's socket. */
 	shutdown(s->sp.core_fd, SHUT_RDWR);
 	mailbox_free(s->pub.mbox);
@@ -1025,6 +1043,7 @@ session_start(void *ssh, const char *addr, const char *ip)
 	s->pub.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	s->sp.pid = -1;
 	s->sp.in_fd = s->sp.out_fd = s->sp.err_fd = s->sp.core_fd = -1;
+	s->shell_status = -1;
 	s->rbuf = xmalloc(RECORD_MAX + 1);
 	if (s->pub.wake_fd < 0) {
 		error("eventfd: %s", strerror(errno));

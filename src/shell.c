@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -33,6 +34,8 @@ struct pending {
 	size_t len;
 	char data[];
 };
+
+static void shell_exit(int status) __attribute__((noreturn));
 
 static char *rbuf;
 static bool installed;		/* the readline handler is installed */
@@ -67,7 +70,7 @@ die(const char *msg)
 		rl_callback_handler_remove();
 	}
 	fprintf(stderr, "sshchat-shell: %s\n", msg);
-	exit(1);
+	shell_exit(1);
 }
 
 static void
@@ -374,7 +377,7 @@ handle_record(int type, const char *data, size_t len, int *status)
 			fputc('\n', stdout);
 		}
 		fflush(stdout);
-		exit(exit_status);
+		shell_exit(exit_status);
 	default:
 		break;
 	}
@@ -508,7 +511,6 @@ setup_terminal(void)
 {
 	struct termios t;
 	const char *term = getenv("TERM");
-	int r;
 
 	/* Become the session's controlling terminal: SIGWINCH needs it. */
 	ioctl(STDIN_FILENO, TIOCSCTTY, 0);
@@ -519,9 +521,12 @@ setup_terminal(void)
 		t.c_cc[VSUSP] = _POSIX_VDISABLE;
 		tcsetattr(STDIN_FILENO, TCSANOW, &t);
 	}
-	if (term == NULL || setupterm((char *)term, STDOUT_FILENO, &r) != 0) {
+	/* tgetent: readline loads the same entry, from ncurses' cache. */
+	if (term == NULL || tgetent(NULL, term) <= 0) {
 		setenv("TERM", "xterm-256color", 1);
 	}
+	/* A shell forked from the zygote has readline set up for no TERM. */
+	rl_reset_terminal(getenv("TERM"));
 	rl_readline_name = "sshchat";
 	rl_catch_signals = 0;
 	rl_catch_sigwinch = 0;
@@ -584,10 +589,10 @@ run_interactive(void)
 			} while (installed && ipos < ilen && !input_eof);
 			drain_queue();
 			if (input_eof && installed) {
-				exit(0);
+				shell_exit(0);
 			}
 		} else if (pfd[0].revents & (POLLHUP | POLLERR)) {
-			exit(0);
+			shell_exit(0);
 		}
 	}
 }
@@ -642,14 +647,164 @@ run_lines(void)
 	return status;
 }
 
+/*
+ * End the shell: tell the daemon the exit status first (a shell forked
+ * by the zygote is not the daemon's child, so it cannot wait for it).
+ */
+static void
+shell_exit(int status)
+{
+	char st[16];
+
+	fflush(stdout);
+	fflush(stderr);
+	snprintf(st, sizeof(st), "%d", status);
+	(void)record_send(SHELL_FD, REC_STATUS, st, strlen(st));
+	exit(status);
+}
+
+/* The shell proper, once fds 0-3 and the environment are in place. */
+static int
+shell_run(const char *command)
+{
+	int status;
+
+	if (rbuf == NULL) {
+		rbuf = xmalloc(RECORD_MAX + 1);
+	}
+	if (command != NULL) {
+		if (strlen(command) + 1 >= RECORD_MAX) {
+			fprintf(stderr, "error: command too long\n");
+			shell_exit(1);
+		}
+		send_record(REC_LINE, command, strlen(command));
+		status = wait_done();
+		shell_exit(status);
+	}
+	if (isatty(STDIN_FILENO)) {
+		shell_exit(run_interactive());
+	}
+	shell_exit(run_lines());
+	return 1;
+}
+
+/*
+ * Zygote mode (-Z): the daemon starts one sshchat-shell that has loaded
+ * and initialized readline and the locale once, then forks a child per
+ * session from it; the children share those pages copy-on-write.  A
+ * request is one record on fd 3 with the session's fds attached
+ * (SCM_RIGHTS): stdin, stdout, stderr, its record socket.
+ */
+static int
+zygote_main(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sa.sa_flags = SA_NOCLDWAIT;
+	sigaction(SIGCHLD, &sa, NULL);	/* children are reaped by the kernel */
+	rl_readline_name = "sshchat";
+	rl_initialize();
+	using_history();
+	/* Shared by every child until written. */
+	rbuf = xmalloc(RECORD_MAX + 1);
+	for (;;) {
+		char buf[4096], cbuf[CMSG_SPACE(4 * sizeof(int))];
+		struct iovec iov = { buf, sizeof(buf) - 1 };
+		struct msghdr mh;
+		struct cmsghdr *cm;
+		int fds[4] = { -1, -1, -1, -1 }, nfds = 0;
+		const char *user, *term, *maxl, *cmd, *end;
+		ssize_t n;
+		pid_t pid;
+		char reply[32];
+
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = cbuf;
+		mh.msg_controllen = sizeof(cbuf);
+		n = recvmsg(SHELL_FD, &mh, MSG_CMSG_CLOEXEC);
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n <= 0) {
+			return 0;	/* the daemon is gone */
+		}
+		buf[n] = '\0';
+		for (cm = CMSG_FIRSTHDR(&mh); cm != NULL;
+		    cm = CMSG_NXTHDR(&mh, cm)) {
+			if (cm->cmsg_level == SOL_SOCKET &&
+			    cm->cmsg_type == SCM_RIGHTS) {
+				nfds = (int)((cm->cmsg_len - CMSG_LEN(0)) /
+				    sizeof(int));
+				if (nfds > 4) {
+					nfds = 4;
+				}
+				memcpy(fds, CMSG_DATA(cm), (size_t)nfds *
+				    sizeof(int));
+			}
+		}
+		/* user \0 TERM \0 max_line \0 command-or-empty \0 */
+		end = buf + n;
+		user = buf;
+		term = user + strlen(user) + 1;
+		maxl = term < end ? term + strlen(term) + 1 : end;
+		cmd = maxl < end ? maxl + strlen(maxl) + 1 : end;
+		if (nfds != 4 || cmd >= end) {
+			for (int i = 0; i < nfds; i++) {
+				close(fds[i]);
+			}
+			(void)record_send(SHELL_FD, REC_ERROR, "bad request", 11);
+			continue;
+		}
+		pid = fork();
+		if (pid == 0) {
+			sigset_t none;
+
+			sa.sa_handler = SIG_DFL;
+			sa.sa_flags = 0;
+			sigaction(SIGCHLD, &sa, NULL);
+			sigemptyset(&none);
+			sigprocmask(SIG_SETMASK, &none, NULL);
+			setsid();
+			for (int i = 0; i < 4; i++) {
+				if (dup2(fds[i], i) < 0) {
+					_exit(127);
+				}
+			}
+			closefrom(4);
+			setenv("TERM", term[0] ? term : "dumb", 1);
+			setenv("USER", user, 1);
+			max_line = (size_t)strtoul(maxl, NULL, 10);
+			if (max_line == 0 || max_line >= RECORD_MAX) {
+				max_line = RECORD_MAX - 1;
+			}
+			shell_run(cmd[0] != '\0' ? cmd : NULL);
+			_exit(1);
+		}
+		for (int i = 0; i < 4; i++) {
+			close(fds[i]);
+		}
+		snprintf(reply, sizeof(reply), "%ld", (long)pid);
+		(void)record_send(SHELL_FD, pid > 0 ? REC_DONE : REC_ERROR,
+		    reply, strlen(reply));
+	}
+}
+
 int
 main(int argc, char **argv)
 {
 	const char *command = NULL;
-	int ch, status;
+	bool zygote = false;
+	int ch;
 
-	while ((ch = getopt(argc, argv, "c:m:u:")) != -1) {
+	while ((ch = getopt(argc, argv, "Zc:m:u:")) != -1) {
 		switch (ch) {
+		case 'Z':
+			zygote = true;
+			break;
 		case 'c':
 			command = optarg;
 			break;
@@ -662,25 +817,14 @@ main(int argc, char **argv)
 		case 'u':
 			break;
 		default:
-			fprintf(stderr, "usage: sshchat-shell [-u user] "
-			    "[-c command]\n");
+			fprintf(stderr, "usage: sshchat-shell [-Z] [-u user] "
+			    "[-m max_line] [-c command]\n");
 			return 2;
 		}
 	}
 	setlocale(LC_ALL, "");
-	rbuf = xmalloc(RECORD_MAX + 1);
-	if (command != NULL) {
-		if (strlen(command) + 1 >= RECORD_MAX) {
-			fprintf(stderr, "error: command too long\n");
-			return 1;
-		}
-		send_record(REC_LINE, command, strlen(command));
-		status = wait_done();
-		fflush(stdout);
-		return status;
+	if (zygote) {
+		return zygote_main();
 	}
-	if (isatty(STDIN_FILENO)) {
-		return run_interactive();
-	}
-	return run_lines();
+	return shell_run(command);
 }

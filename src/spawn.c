@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <pty.h>
 #include <signal.h>
 #include <spawn.h>
@@ -32,6 +33,122 @@ close_fd(int *fd)
 		close(*fd);
 		*fd = -1;
 	}
+}
+
+static pthread_mutex_t zlock = PTHREAD_MUTEX_INITIALIZER;
+static int zygote_fd = -1;
+static pid_t zygote_pid = -1;
+
+int
+spawn_zygote_start(const char *path, char *err, size_t errlen)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, all;
+	char *argv[] = { (char *)path, (char *)"-Z", NULL };
+	char *envp[] = { (char *)"LANG=C.UTF-8", (char *)"HOME=/", NULL };
+	int sv[2], rc;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		snprintf(err, errlen, "socketpair: %s", strerror(errno));
+		return -1;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, sv[1], SHELL_FD);
+#ifdef HAVE_POSIX_SPAWN_FILE_ACTIONS_ADDCLOSEFROM_NP
+	posix_spawn_file_actions_addclosefrom_np(&fa, SHELL_FD + 1);
+#endif
+	posix_spawnattr_init(&attr);
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &all);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID |
+	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	rc = posix_spawn(&zygote_pid, path, &fa, &attr, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	close(sv[1]);
+	if (rc != 0) {
+		close(sv[0]);
+		snprintf(err, errlen, "cannot start %s -Z: %s", path,
+		    strerror(rc));
+		return -1;
+	}
+	zygote_fd = sv[0];
+	return 0;
+}
+
+void
+spawn_zygote_stop(void)
+{
+	pthread_mutex_lock(&zlock);
+	if (zygote_fd >= 0) {
+		close(zygote_fd);
+		zygote_fd = -1;
+		while (waitpid(zygote_pid, NULL, 0) < 0 && errno == EINTR) {
+		}
+		zygote_pid = -1;
+	}
+	pthread_mutex_unlock(&zlock);
+}
+
+/*
+ * Ask the zygote for a shell on fds (stdin, stdout, stderr, record
+ * socket).  Returns its pid, or -1 (the zygote is gone or refused).
+ */
+static pid_t
+zygote_fork(const struct spawn_req *req, const int fds[4])
+{
+	char cbuf[CMSG_SPACE(4 * sizeof(int))], reply[RECORD_MAX + 1];
+	struct buf b = { 0 };
+	struct iovec iov;
+	struct msghdr mh;
+	struct cmsghdr *cm;
+	pid_t pid = -1;
+	ssize_t n;
+	int type;
+
+	buf_appendf(&b, "%s", req->user);
+	buf_append(&b, "", 1);
+	buf_appendf(&b, "%s", req->term != NULL ? req->term : "");
+	buf_append(&b, "", 1);
+	buf_appendf(&b, "%d", req->max_line);
+	buf_append(&b, "", 1);
+	buf_appendf(&b, "%s", req->command != NULL ? req->command : "");
+	buf_append(&b, "", 1);
+	iov.iov_base = b.data;
+	iov.iov_len = b.len;
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cbuf;
+	mh.msg_controllen = sizeof(cbuf);
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(4 * sizeof(int));
+	memcpy(CMSG_DATA(cm), fds, 4 * sizeof(int));
+	/* One request at a time: the reply must be ours. */
+	pthread_mutex_lock(&zlock);
+	if (zygote_fd >= 0 && b.len + 1 < RECORD_MAX &&
+	    sendmsg(zygote_fd, &mh, MSG_NOSIGNAL) == (ssize_t)b.len) {
+		n = record_recv(zygote_fd, &type, reply);
+		if (n > 0 && type == REC_DONE) {
+			pid = (pid_t)strtol(reply, NULL, 10);
+		}
+	}
+	if (pid <= 0 && zygote_fd >= 0) {
+		error("the shell zygote failed; starting shells directly");
+		close(zygote_fd);
+		zygote_fd = -1;
+	}
+	pthread_mutex_unlock(&zlock);
+	buf_free(&b);
+	return pid;
 }
 
 int
@@ -69,6 +186,17 @@ spawn_shell(const struct spawn_req *req, struct shell_proc *sp, char *err,
 		goto out;
 	}
 
+	if (zygote_fd >= 0) {
+		int fds[4] = { req->pty ? slave : in[0],
+			req->pty ? slave : out[1], req->pty ? slave : errp[1],
+			sv[1] };
+
+		sp->pid = zygote_fork(req, fds);
+		if (sp->pid > 0) {
+			sp->zygote = true;
+			goto started;
+		}
+	}
 	posix_spawn_file_actions_init(&fa);
 	if (req->pty) {
 		posix_spawn_file_actions_adddup2(&fa, slave, 0);
@@ -120,6 +248,7 @@ spawn_shell(const struct spawn_req *req, struct shell_proc *sp, char *err,
 		rc = -1;
 		goto out;
 	}
+started:
 	sp->pty = req->pty;
 	sp->core_fd = sv[0];
 	sv[0] = -1;
@@ -163,6 +292,24 @@ spawn_reap(struct shell_proc *sp, int timeout_ms)
 	close_fd(&sp->out_fd);
 	close_fd(&sp->err_fd);
 	if (sp->pid <= 0) {
+		return -1;
+	}
+	if (sp->zygote) {
+		/* Not our child: wait for it to vanish, then kill it. */
+		for (; kill(sp->pid, 0) == 0 && waited < timeout_ms;
+		    waited += 10) {
+			struct timespec ts = { 0, 10 * 1000000 };
+
+			if (waited == 0) {
+				kill(-sp->pid, SIGHUP);
+			}
+			nanosleep(&ts, NULL);
+		}
+		if (kill(sp->pid, 0) == 0) {
+			kill(-sp->pid, SIGKILL);
+			kill(sp->pid, SIGKILL);
+		}
+		sp->pid = -1;
 		return -1;
 	}
 	for (;;) {

@@ -12,6 +12,7 @@
 struct shell_proc {
 	pid_t pid;
 	bool pty;
+	bool zygote;	/* forked by the zygote: not our child */
 	int in_fd;	/* we write the user's input here (PTY master or pipe) */
 	int out_fd;	/* we read the shell's output here (PTY master or pipe) */
 	int err_fd;	/* the shell's stderr without a PTY, else -1 */
@@ -28,9 +29,21 @@ struct spawn_req {
 	int max_line;		/* MaxLineLength, for the shell's cap */
 };
 
+/*
+ * Start the zygote: one sshchat-shell that initializes readline once and
+ * forks each session's shell, which then shares those pages.  Without it
+ * (or when it fails) every shell is posix_spawn'ed.
+ */
+int spawn_zygote_start(const char *path, char *err, size_t errlen);
+void spawn_zygote_stop(void);
+
 int spawn_shell(const struct spawn_req *req, struct shell_proc *sp,
     char *err, size_t errlen);
-/* Close our fds of the shell (not core_fd) and reap it; returns status. */
+/*
+ * Close our fds of the shell (not core_fd), wait for it to end (killing
+ * it after timeout_ms) and return its exit status; -1 when the shell was
+ * forked by the zygote, whose status arrives as a REC_STATUS record.
+ */
 int spawn_reap(struct shell_proc *sp, int timeout_ms);
 
 #endif

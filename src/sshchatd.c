@@ -35,6 +35,7 @@
 #include "router.h"
 #include "listener.h"
 #include "session.h"
+#include "spawn.h"
 #include "store.h"
 #include "userdb.h"
 #include "util.h"
@@ -497,6 +498,10 @@ main(int argc, char **argv)
 	}
 	info("host key %s %s", hostkey, fp);
 	drop_privileges(admin_path);
+	if (strcmp(options.shell_zygote, "yes") == 0 &&
+	    spawn_zygote_start(options.shell_path, err, sizeof(err)) < 0) {
+		warn("%s; shells will be started one by one", err);
+	}
 	if (listener_start() < 0) {
 		die("cannot start the listener: %s", strerror(errno));
 	}
@@ -559,6 +564,7 @@ main(int argc, char **argv)
 	event_log("SERVER", "action", "stop", (char *)NULL);
 	info("stopped");
 	listener_free();
+	spawn_zygote_stop();
 	store_close();
 	userdb_shutdown();
 	ssh_finalize();
