@@ -233,37 +233,13 @@ send_error(struct conn *c, const char *fmt, ...)
 	free(text);
 }
 
-/*
- * cmd_ctx.emit.  Output longer than one record is cut after a newline
- * (the client ends each record with one), or failing that on a UTF-8
- * character boundary.
- */
+/* cmd_ctx.emit: one record to the sshchatctl client. */
 static void
 emit(struct cmd_ctx *ctx, int type, const char *text, size_t len)
 {
 	struct conn *c = ctx->arg;
-	const size_t max = RECORD_MAX - 1;
 
-	while (len > max && (type == REC_TEXT || type == REC_ERROR)) {
-		size_t n = max, skip = 1;
-
-		while (n > 0 && text[n - 1] != '\n') {
-			n--;
-		}
-		if (n > 0) {
-			n--;	/* the newline itself is not sent */
-		} else {
-			n = max;
-			while (n > 0 &&
-			    ((unsigned char)text[n] & 0xc0) == 0x80) {
-				n--;
-			}
-			skip = 0;
-		}
-		send_record(c, type, text, n);
-		text += n + skip;
-		len -= n + skip;
-	}
+	/* command.c hands us pieces that fit in a record. */
 	send_record(c, type, text, len);
 }
 

@@ -152,13 +152,39 @@ command_split(char *line, char **argv, int max)
 	return argc;
 }
 
+/*
+ * Output longer than a record goes out in pieces, cut after a newline
+ * (which is dropped: each record is printed as a line), or else at a
+ * character boundary, never inside a UTF-8 sequence.
+ */
 static void
 ctx_vemit(struct cmd_ctx *ctx, int type, const char *fmt, va_list ap)
 {
-	char *text = xvasprintf(fmt, ap);
+	char *all = xvasprintf(fmt, ap), *text = all;
+	size_t len = strlen(text);
+	const size_t max = RECORD_MAX - 1;
 
-	ctx->emit(ctx, type, text, strlen(text));
-	free(text);
+	while (len > max) {
+		size_t n = max, skip = 1;
+
+		while (n > 0 && text[n - 1] != '\n') {
+			n--;
+		}
+		if (n > 0) {
+			n--;
+		} else {
+			n = max;
+			while (n > 0 && ((unsigned char)text[n] & 0xc0) == 0x80) {
+				n--;
+			}
+			skip = 0;
+		}
+		ctx->emit(ctx, type, text, n);
+		text += n + skip;
+		len -= n + skip;
+	}
+	ctx->emit(ctx, type, text, len);
+	free(all);
 }
 
 bool

@@ -37,6 +37,13 @@ struct mailbox {
 	bool closed, started, failed;
 	bool backlog;		/* messages wait in the store */
 	bool color;		/* the session's terminal takes colour */
+	/*
+	 * Ids of the messages this session queued lately (live or read back):
+	 * their "delivered" marks are written asynchronously, so the store
+	 * may still list them as undelivered when refill() runs.
+	 */
+	int64_t *seen;
+	size_t nseen, seen_at;
 	unsigned long dropped;	/* room lines dropped since last told */
 	int64_t cursor;		/* highest message id taken from the store */
 	int fd;
@@ -56,6 +63,32 @@ mailbox_new(int fd, const char *user, size_t cap, bool color)
 	mb->cap = cap;
 	mb->user = xstrdup(user);
 	return mb;
+}
+
+static void
+remember(struct mailbox *mb, int64_t id)
+{
+	size_t max = 2 * mb->cap + 64;
+
+	if (mb->seen == NULL) {
+		mb->seen = xcalloc(max, sizeof(*mb->seen));
+	}
+	mb->seen[mb->seen_at] = id;
+	mb->seen_at = (mb->seen_at + 1) % max;
+	if (mb->nseen < max) {
+		mb->nseen++;
+	}
+}
+
+static bool
+seen(const struct mailbox *mb, int64_t id)
+{
+	for (size_t i = 0; i < mb->nseen; i++) {
+		if (mb->seen[i] == id) {
+			return true;
+		}
+	}
+	return false;
 }
 
 /* Append an item; the lock is held. */
@@ -112,6 +145,9 @@ refill(struct mailbox *mb)
 
 		if (msgs[i].id > mb->cursor) {
 			mb->cursor = msgs[i].id;
+		}
+		if (!seen(mb, msgs[i].id)) {
+			remember(mb, msgs[i].id);
 			enqueue(mb, REC_TEXT, text, strlen(text), msgs[i].id);
 		}
 		free(text);
@@ -203,7 +239,11 @@ mailbox_push(struct mailbox *mb, int type, const char *data, size_t len,
     int64_t msg_id)
 {
 	if (len + 1 > RECORD_MAX) {
+		/* Never inside a UTF-8 sequence. */
 		len = RECORD_MAX - 1;
+		while (len > 0 && ((unsigned char)data[len] & 0xc0) == 0x80) {
+			len--;
+		}
 	}
 	pthread_mutex_lock(&mb->lock);
 	if (mb->closed || mb->failed) {
@@ -223,7 +263,7 @@ mailbox_push(struct mailbox *mb, int type, const char *data, size_t len,
 		free(note);
 	}
 	if (msg_id > 0) {
-		if (msg_id <= mb->cursor) {
+		if (seen(mb, msg_id)) {
 			/* Already taken from the store. */
 			pthread_mutex_unlock(&mb->lock);
 			return true;
@@ -232,11 +272,15 @@ mailbox_push(struct mailbox *mb, int type, const char *data, size_t len,
 			/* It stays in the store; refill() brings it in order. */
 			if (!mb->backlog) {
 				mb->backlog = true;
+				if (msg_id - 1 < mb->cursor) {
+					mb->cursor = msg_id - 1;
+				}
 				pthread_cond_signal(&mb->cond);
 			}
 			pthread_mutex_unlock(&mb->lock);
 			return false;
 		}
+		remember(mb, msg_id);
 	}
 	enqueue(mb, type, data, len, msg_id);
 	pthread_cond_signal(&mb->cond);
@@ -289,6 +333,7 @@ mailbox_free(struct mailbox *mb)
 	}
 	pthread_cond_destroy(&mb->cond);
 	pthread_mutex_destroy(&mb->lock);
+	free(mb->seen);
 	free(mb->user);
 	free(mb);
 }

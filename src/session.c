@@ -494,7 +494,12 @@ core_cb(socket_t fd, int revents, void *userdata)
 
 	n = record_recv(fd, &type, s->rbuf);
 	if (n < 0) {
-		if (errno != EAGAIN && errno != EINTR) {
+		/*
+		 * A shell that exits with records unread leaves ECONNRESET,
+		 * which Linux reports once, before the records it sent last
+		 * (its REC_STATUS): read on.
+		 */
+		if (errno != EAGAIN && errno != EINTR && errno != ECONNRESET) {
 			s->core_open = false;
 		}
 		return 0;
@@ -571,7 +576,7 @@ show_missed_room(struct sess *s)
 	int64_t last = store_room_last_id();
 	struct store_message *m = NULL;
 	struct chat_view v;
-	int n;
+	int n, shown = 0;
 
 	if (last <= seen) {
 		return;
@@ -581,16 +586,25 @@ show_missed_room(struct sess *s)
 		return;
 	}
 	chat_view_init(&v, s->pub.user, s->pub.color);
-	{
-		char *head = xasprintf(MSG_ROOM_MISSED, n, n == 1 ? "line" :
-		    "lines");
+	for (int i = 0; i < n; i++) {
+		if (!prefs_ignores(s->pub.user, m[i].sender)) {
+			shown++;
+		}
+	}
+	if (shown > 0) {
+		char *head = xasprintf(MSG_ROOM_MISSED, shown, shown == 1 ?
+		    "line" : "lines");
 
 		session_print(&s->pub, REC_TEXT, head);
 		free(head);
 	}
 	for (int i = 0; i < n; i++) {
-		char *text = chat_format_message(&m[i], &v, true);
+		char *text;
 
+		if (prefs_ignores(s->pub.user, m[i].sender)) {
+			continue;
+		}
+		text = chat_format_message(&m[i], &v, true);
 		session_print(&s->pub, REC_TEXT, text);
 		free(text);
 	}
@@ -676,7 +690,8 @@ start_shell(struct sess *s)
 	s->err_open = s->sp.err_fd >= 0;
 	s->core_open = true;
 	s->pub.login_time = time(NULL);
-	s->pub.login_ms = s->pub.last_input_ms = now_ms();
+	s->pub.login_ms = now_ms();
+	s->pub.last_input_ms = s->pub.login_ms;
 	daemon_stats.logins++;
 	store_session_open(s->pub.id, s->pub.user, s->pub.addr, wall_ms());
 	router_add(&s->pub);
@@ -819,12 +834,17 @@ finish(struct sess *s, enum end_reason reason)
 		ssh_event_remove_fd(s->ev, s->sp.core_fd);
 	}
 	router_remove(&s->pub);
-	/* Records the shell sent just before it went (its REC_STATUS). */
+	/*
+	 * Read what the shell sent before it went, up to the end of its
+	 * socket: its REC_STATUS may come after its terminal closed.  A shell
+	 * that neither ends nor writes is killed below after this bound.
+	 */
 	set_nonblock(s->sp.core_fd, true);
-	while (s->core_open) {
+	for (int64_t until = now_ms() + 1000; s->core_open;) {
 		struct pollfd pfd = { .fd = s->sp.core_fd, .events = POLLIN };
+		int64_t left = until - now_ms();
 
-		if (poll(&pfd, 1, 0) <= 0) {
+		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0) {
 			break;
 		}
 		core_cb(s->sp.core_fd, pfd.revents, s);

@@ -997,3 +997,105 @@ proc fd_count {pid} {
 	}
 	return [llength $fds]
 }
+
+# ---------------------------------------------------------------------
+# Chat helpers (room-*.exp, reply.exp, away.exp, ignore.exp, set.exp,
+# color.exp, motd.exp, ...).
+
+# Log in like login, and also return what the session showed up to and
+# including its first prompt (welcome, message of the day, missed room
+# lines, waiting messages): {spawn_id text}.
+proc login_seen {user pass args} {
+	global ssh_opts port
+	spawn ssh {*}$ssh_opts -p $port {*}$args $user@127.0.0.1
+	set id $spawn_id
+	expect {
+		-i $id
+		"password:" { send -i $id "$pass\r" }
+		timeout { fail "no password prompt for $user" }
+		eof { fail "ssh for $user exited before the password prompt" }
+	}
+	expect {
+		-i $id
+		"$user> " { set seen $expect_out(buffer) }
+		"Permission denied" { fail "login of $user refused" }
+		timeout { fail "no prompt for $user" }
+		eof { fail "ssh for $user exited before the prompt" }
+	}
+	return [list $id $seen]
+}
+
+# Read from id until the exact text sync arrives; fail if the exact text
+# bad comes first (or anywhere before sync's end).  Returns what was read.
+proc must_not_before {id bad sync what} {
+	expect {
+		-i $id
+		-ex $bad { fail "$what: saw '$bad'" }
+		-ex $sync { set got $expect_out(buffer) }
+		timeout { fail "$what: timed out waiting for '$sync'" }
+		eof { fail "$what: connection closed waiting for '$sync'" }
+	}
+	if {[string first $bad $got] >= 0} {
+		fail "$what: saw '$bad'"
+	}
+	return $got
+}
+
+# What a terminal shows for raw output: CSI sequences dropped, each line
+# only what follows its last CR (the shell redraws its prompt with CR and
+# erase-line), empty lines dropped; lines joined with "\n".
+proc screen_lines {raw} {
+	regsub -all {\x1b\[[0-?]*[ -/]*[@-~]} $raw "" raw
+	set out {}
+	foreach line [split $raw "\n"] {
+		set line [string trimright $line "\r"]
+		set cr [string last "\r" $line]
+		if {$cr >= 0} {
+			set line [string range $line [expr {$cr + 1}] end]
+		}
+		if {$line ne ""} {
+			lappend out $line
+		}
+	}
+	return [join $out "\n"]
+}
+
+# Type a command, then `set` (whose "Settings: ..." line marks the end,
+# as a session runs its commands in order); returns what the command
+# printed, as screen_lines shows it, without the prompts.
+proc run_cmd {id user cmd what} {
+	type $id $cmd
+	type $id "set"
+	expect {
+		-i $id
+		-re "[re_quote $cmd]\r\n(.*?)Settings: \[^\r\n\]*\r\n" {
+			set raw $expect_out(1,string)
+		}
+		timeout { fail "timed out waiting for the output of '$cmd' ($what)" }
+		eof { fail "connection closed waiting for the output of '$cmd' ($what)" }
+	}
+	set out {}
+	foreach line [split [screen_lines $raw] "\n"] {
+		if {$line ne "$user> " && $line ne "$user> set"} {
+			lappend out $line
+		}
+	}
+	return [join $out "\n"]
+}
+
+# must_re that returns the match and its groups (expect_out(0..9,string)
+# as a list).
+proc must_re_groups {id pattern what} {
+	expect {
+		-i $id
+		-re $pattern {
+			set r {}
+			for {set i 0} {[info exists expect_out($i,string)]} {incr i} {
+				lappend r $expect_out($i,string)
+			}
+			return $r
+		}
+		timeout { fail "timed out waiting for $what" }
+		eof { fail "connection closed waiting for $what" }
+	}
+}
