@@ -23,6 +23,7 @@
 #include "conf.h"
 #include "gate.h"
 #include "log.h"
+#include "ratelimit.h"
 #include "listener.h"
 #include "session.h"
 #include "util.h"
@@ -120,20 +121,35 @@ set_keepalive(int fd)
 	    sizeof(timeout));
 }
 
-/* Log refusals at most once a second, with how many there were. */
+/*
+ * Refusals are logged at most once a second, with how many there were;
+ * flush_refusals() (each second from the listener's poll) logs the rest.
+ */
+static char last_ip[64], last_why[128];
+static int64_t last_logged;
+
+static void
+flush_refusals(void)
+{
+	unsigned long n;
+
+	if (now_ms() - last_logged < 1000) {
+		return;
+	}
+	n = gate_take_refusals();
+	if (n > 0) {
+		info("refused %lu connection%s; latest from %s: %s", n,
+		    n == 1 ? "" : "s", last_ip, last_why);
+		last_logged = now_ms();
+	}
+}
+
 static void
 log_refusal(const char *ip, const char *why)
 {
-	static int64_t last;
-	int64_t now = now_ms();
-
-	if (now - last >= 1000) {
-		unsigned long n = gate_take_refusals();
-
-		info("refused %lu connection%s; latest from %s: %s", n,
-		    n == 1 ? "" : "s", ip, why);
-		last = now;
-	}
+	snprintf(last_ip, sizeof(last_ip), "%s", ip);
+	snprintf(last_why, sizeof(last_why), "%s", why);
+	flush_refusals();
 }
 
 static void
@@ -193,7 +209,10 @@ listener_main(void *arg)
 	pfd[1].fd = stop_fd;
 	pfd[1].events = POLLIN;
 	while (!server_shutting_down) {
-		if (poll(pfd, 2, -1) < 0) {
+		/* Wake each second to log what was counted meanwhile. */
+		flush_refusals();
+		ratelimit_report();
+		if (poll(pfd, 2, 1000) < 0) {
 			if (errno == EINTR) {
 				continue;
 			}

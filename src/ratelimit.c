@@ -91,6 +91,26 @@ ratelimit_take(const char *user)
 }
 
 void
+ratelimit_report(void)
+{
+	int64_t now = now_ms();
+
+	pthread_mutex_lock(&lock);
+	for (size_t i = 0; i < BUCKETS; i++) {
+		for (struct bucket *b = table[i]; b != NULL; b = b->next) {
+			if (b->refused > 0 && now - b->report_ms >= REPORT_MS) {
+				info("rate limit: %s: %lu lines refused in the "
+				    "last %lld s", b->user, b->refused,
+				    (long long)(now - b->report_ms) / 1000);
+				b->refused = 0;
+				b->report_ms = now;
+			}
+		}
+	}
+	pthread_mutex_unlock(&lock);
+}
+
+void
 ratelimit_reset(void)
 {
 	pthread_mutex_lock(&lock);

@@ -11,6 +11,8 @@
 
 /* Take one token for user; false when the user is over the limit. */
 bool ratelimit_take(const char *user);
+/* Log the refusals counted but not yet logged (called each second). */
+void ratelimit_report(void);
 /* Forget every bucket (tests, shutdown). */
 void ratelimit_reset(void);
 

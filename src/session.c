@@ -152,10 +152,20 @@ auth_password_cb(ssh_session ssh, const char *user, const char *password,
 		return SSH_AUTH_SUCCESS;
 	}
 	daemon_stats.failed_logins++;
-	info("password rejected for %s from %s (attempt %d of %d)",
-	    user, s->pub.addr, s->auth_tries, options.max_auth_tries);
-	event_log("LOGIN_FAILED", "user", user, "addr", s->pub.addr,
-	    "reason", known ? "bad-password" : "unknown-user", (char *)NULL);
+	info("password rejected for %.*s from %s (attempt %d of %d)",
+	    2 * USER_NAME_MAX, user, s->pub.addr, s->auth_tries,
+	    options.max_auth_tries);
+	{
+		/* A name no account can have is logged cut, not 64 KiB long. */
+		char *shown = strlen(user) > 2 * USER_NAME_MAX ?
+		    xasprintf("%.*s...", 2 * USER_NAME_MAX, user) :
+		    xstrdup(user);
+
+		event_log("LOGIN_FAILED", "user", shown, "addr", s->pub.addr,
+		    "reason", known ? "bad-password" : "unknown-user",
+		    (char *)NULL);
+		free(shown);
+	}
 	if (s->auth_tries >= options.max_auth_tries) {
 		/*
 		 * Like sshd, close before the client could ask for one more
@@ -484,6 +494,14 @@ run_pending(struct sess *s, char *data, size_t len)
 	free(line);
 }
 
+static bool
+is_logout(const char *line)
+{
+	line += strspn(line, " \t");
+	return strncmp(line, "logout", 6) == 0 &&
+	    line[6 + strspn(line + 6, " \t")] == '\0';
+}
+
 static int
 core_cb(socket_t fd, int revents, void *userdata)
 {
@@ -513,7 +531,8 @@ core_cb(socket_t fd, int revents, void *userdata)
 	case REC_LINE:
 		free(s->pending);
 		s->pending = NULL;
-		if (!ratelimit_take(s->pub.user)) {
+		/* logout always works, flood or not. */
+		if (!is_logout(s->rbuf) && !ratelimit_take(s->pub.user)) {
 			char *e = xasprintf(ERR_RATE_LIMIT, options.message_rate,
 			    options.message_burst);
 
@@ -958,8 +977,11 @@ handshake(struct sess *s)
 	ssh_set_server_callbacks(s->ssh, &s->scb);
 	ssh_set_auth_methods(s->ssh, SSH_AUTH_METHOD_PASSWORD);
 	if (ssh_handle_key_exchange(s->ssh) != SSH_OK) {
+		const char *why = ssh_get_error(s->ssh);
+
 		info("key exchange with %s failed: %s", s->pub.addr,
-		    ssh_get_error(s->ssh));
+		    why != NULL && why[0] != '\0' ? why :
+		    "timed out or closed by the client");
 		return false;
 	}
 	info("key exchange done with %s: kex=%s cipher=%s/%s mac=%s/%s",
