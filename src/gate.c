@@ -65,12 +65,7 @@ gate_configure(char *err, size_t errlen)
 static unsigned
 hash(const char *s)
 {
-	unsigned h = 2166136261u;
-
-	for (; *s != '\0'; s++) {
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	}
-	return h % SLOTS;
+	return str_hash(s) % SLOTS;
 }
 
 static bool

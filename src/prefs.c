@@ -46,12 +46,7 @@ static struct ustate *table[BUCKETS];
 static unsigned
 hash(const char *s)
 {
-	unsigned h = 2166136261u;
-
-	for (; *s != '\0'; s++) {
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	}
-	return h % BUCKETS;
+	return str_hash(s) % BUCKETS;
 }
 
 static void

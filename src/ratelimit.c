@@ -33,12 +33,7 @@ static struct bucket *table[BUCKETS];
 static unsigned
 hash(const char *s)
 {
-	unsigned h = 2166136261u;
-
-	for (; *s != '\0'; s++) {
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	}
-	return h % BUCKETS;
+	return str_hash(s) % BUCKETS;
 }
 
 bool

@@ -35,6 +35,28 @@ close_fd(int *fd)
 	}
 }
 
+/*
+ * What every shell process gets: a session of its own, default signal
+ * dispositions and an empty mask (the daemon blocks signals in every
+ * thread), and no fd above 3.  The caller has set up fds 0-3.
+ */
+static void
+spawn_setup(posix_spawn_file_actions_t *fa, posix_spawnattr_t *attr)
+{
+	sigset_t none, all;
+
+#ifdef HAVE_POSIX_SPAWN_FILE_ACTIONS_ADDCLOSEFROM_NP
+	posix_spawn_file_actions_addclosefrom_np(fa, SHELL_FD + 1);
+#endif
+	posix_spawnattr_init(attr);
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_setsigmask(attr, &none);
+	posix_spawnattr_setsigdefault(attr, &all);
+	posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSID |
+	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+}
+
 static pthread_mutex_t zlock = PTHREAD_MUTEX_INITIALIZER;
 static int zygote_fd = -1;
 static pid_t zygote_pid = -1;
@@ -44,7 +66,6 @@ spawn_zygote_start(const char *path, char *err, size_t errlen)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
-	sigset_t none, all;
 	char *argv[] = { (char *)path, (char *)"-Z", NULL };
 	char *envp[] = { (char *)"LANG=C.UTF-8", (char *)"HOME=/", NULL };
 	int sv[2], rc;
@@ -58,16 +79,7 @@ spawn_zygote_start(const char *path, char *err, size_t errlen)
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, sv[1], SHELL_FD);
-#ifdef HAVE_POSIX_SPAWN_FILE_ACTIONS_ADDCLOSEFROM_NP
-	posix_spawn_file_actions_addclosefrom_np(&fa, SHELL_FD + 1);
-#endif
-	posix_spawnattr_init(&attr);
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID |
-	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	spawn_setup(&fa, &attr);
 	rc = posix_spawn(&zygote_pid, path, &fa, &attr, argv, envp);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
@@ -159,7 +171,6 @@ spawn_shell(const struct spawn_req *req, struct shell_proc *sp, char *err,
 	int errp[2] = { -1, -1 }, master = -1, slave = -1, rc = -1;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
-	sigset_t none, all;
 	char *envp[8], *argv[10], maxline[16];
 	int argc = 0, envc = 0;
 
@@ -208,16 +219,7 @@ spawn_shell(const struct spawn_req *req, struct shell_proc *sp, char *err,
 		posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
 	}
 	posix_spawn_file_actions_adddup2(&fa, sv[1], SHELL_FD);
-#ifdef HAVE_POSIX_SPAWN_FILE_ACTIONS_ADDCLOSEFROM_NP
-	posix_spawn_file_actions_addclosefrom_np(&fa, SHELL_FD + 1);
-#endif
-	posix_spawnattr_init(&attr);
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID |
-	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	spawn_setup(&fa, &attr);
 
 	argv[argc++] = (char *)req->path;
 	argv[argc++] = (char *)"-u";

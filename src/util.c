@@ -156,6 +156,17 @@ buf_free(struct buf *b)
 	b->len = b->cap = 0;
 }
 
+unsigned
+str_hash(const char *s)
+{
+	unsigned h = 2166136261u;
+
+	for (; *s != '\0'; s++) {
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	}
+	return h;
+}
+
 void
 json_append_string(struct buf *b, const char *s)
 {

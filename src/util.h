@@ -41,6 +41,9 @@ int64_t wall_ms(void);
 /* Wipe a secret so the compiler cannot elide it. */
 void secure_zero(void *p, size_t n);
 
+/* FNV-1a of a string, for the daemon's hash tables. */
+unsigned str_hash(const char *s);
+
 /* Append s as a JSON string literal (quotes and escapes included). */
 void json_append_string(struct buf *b, const char *s);
 
