@@ -23,9 +23,11 @@
 #define SGR_MENTION "\033[1;33m"
 
 void
-chat_view_init(struct chat_view *v, const char *user, bool color_ok)
+chat_view_init(struct chat_view *v, const char *user, bool color_ok,
+    int cols)
 {
 	v->user = user;
+	v->cols = cols;
 	v->color = color_ok && prefs_flag(user, PREF_COLOR);
 	v->timestamps = prefs_flag(user, PREF_TIMESTAMPS);
 	v->bell = prefs_flag(user, PREF_BELL);
@@ -76,12 +78,80 @@ mentions(const char *text, const char *name)
 	return false;
 }
 
+/*
+ * Append body wrapped to the view's width with a hanging indent: each
+ * continuation row starts under the body's first character, so a long
+ * message stays visibly one message.  indent is the columns the prefix
+ * took; rows are cut between words when one ends late enough, and never
+ * inside a character (render_clip).
+ */
+static void
+append_wrapped(struct buf *b, const char *body, size_t indent,
+    const struct chat_view *v, bool highlight)
+{
+	size_t room, len = strlen(body);
+
+	if (v->cols <= 0 || indent + 10 > (size_t)v->cols) {
+		indent = v->cols > 8 ? 4 : 0;
+	}
+	room = v->cols > 0 ? (size_t)v->cols - indent - 1 : 0;
+	for (bool first = true; len > 0; first = false) {
+		size_t n = room > 0 ? render_clip(body, room) : len;
+
+		if (n < len) {
+			/* Prefer to break after a space in the last third. */
+			for (size_t k = n; k > n * 2 / 3; k--) {
+				if (body[k - 1] == ' ') {
+					n = k;
+					break;
+				}
+			}
+		}
+		if (n == 0) {
+			n = len;
+		}
+		if (!first) {
+			buf_appendf(b, "\n%*s", (int)indent, "");
+		}
+		if (highlight) {
+			buf_append(b, SGR_MENTION, strlen(SGR_MENTION));
+		}
+		buf_append(b, body, n);
+		if (highlight) {
+			buf_append(b, SGR_RESET, strlen(SGR_RESET));
+		}
+		body += n;
+		len -= n;
+	}
+}
+
+/* Columns a prefix takes, without its colour sequences. */
+static size_t
+visible_width(const char *s)
+{
+	struct buf plain = { 0 };
+	size_t w;
+
+	while (*s != '\0') {
+		if (*s == '\033') {
+			s += strcspn(s, "m");
+			s += *s != '\0';
+			continue;
+		}
+		buf_append(&plain, s++, 1);
+	}
+	w = plain.data != NULL ? render_width(plain.data) : 0;
+	buf_free(&plain);
+	return w;
+}
+
 char *
 chat_format_message(const struct store_message *m, const struct chat_view *v,
     bool stored)
 {
 	struct buf b = { 0 };
 	char *body = render_text(m->body, m->body_len);
+	char *out;
 	char when[32];
 	bool mine = strcmp(m->sender, v->user) == 0;
 	bool highlight = v->color && !mine && m->kind != STORE_MSG &&
@@ -124,16 +194,13 @@ chat_format_message(const struct store_message *m, const struct chat_view *v,
 		buf_append(&b, "] ", 2);
 		break;
 	}
-	if (highlight) {
-		buf_appendf(&b, SGR_MENTION "%s" SGR_RESET, body);
-	} else {
-		buf_appendf(&b, "%s", body);
-	}
+	append_wrapped(&b, body, visible_width(b.data), v, highlight);
 	if (v->bell && !stored && m->kind == STORE_MSG && !mine) {
 		buf_append(&b, "\a", 1);
 	}
 	free(body);
-	return b.data;
+	out = b.data != NULL ? b.data : xstrdup("");
+	return out;
 }
 
 char *

@@ -20,10 +20,15 @@ struct chat_view {
 	bool color;		/* the terminal and the user want colour */
 	bool timestamps;
 	bool bell;
+	int cols;		/* terminal width for wrapping; 0: no wrapping */
 };
 
-/* The view of user, on a terminal that can (color_ok) show colour. */
-void chat_view_init(struct chat_view *v, const char *user, bool color_ok);
+/*
+ * The view of user, on a terminal that can (color_ok) show colour and is
+ * cols wide (0: unknown, lines are not wrapped).
+ */
+void chat_view_init(struct chat_view *v, const char *user, bool color_ok,
+    int cols);
 
 /*
  * A message, room line or action for v's terminal.  stored: read back

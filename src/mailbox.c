@@ -139,7 +139,7 @@ refill(struct mailbox *mb)
 		/* Try again when the queue next drains. */
 		return 0;
 	}
-	chat_view_init(&view, mb->user, mb->color);
+	chat_view_init(&view, mb->user, mb->color, 0);
 	for (int i = 0; i < n; i++) {
 		char *text = chat_format_message(&msgs[i], &view, true);
 

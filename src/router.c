@@ -66,7 +66,7 @@ push_formatted(struct session *s, const struct store_message *m, int64_t id)
 	struct chat_view v;
 	char *text;
 
-	chat_view_init(&v, s->user, s->color);
+	chat_view_init(&v, s->user, s->color, s->cols);
 	text = chat_format_message(m, &v, false);
 	mailbox_push(s->mbox, REC_TEXT, text, strlen(text), id);
 	free(text);
@@ -124,7 +124,7 @@ router_notice(const char *user, bool joined)
 			    prefs_ignores(s->user, user)) {
 				continue;
 			}
-			chat_view_init(&v, s->user, s->color);
+			chat_view_init(&v, s->user, s->color, 0);
 			text = chat_format_notice(user, joined, &v);
 			mailbox_push(s->mbox, REC_TEXT, text, strlen(text),
 			    MAILBOX_ROOM);

@@ -190,8 +190,8 @@ pty_request_cb(ssh_session ssh, ssh_channel chan, const char *term,
 	}
 	debug("pty-req term=%s %dx%d", term, cols, rows);
 	snprintf(s->term, sizeof(s->term), "%s", term);
-	s->cols = cols > 0 && cols < 10000 ? cols : 80;
-	s->rows = rows > 0 && rows < 10000 ? rows : 24;
+	s->cols = cols > 0 && cols < 10000 ? cols : 0;	/* 0: unknown */
+	s->rows = rows > 0 && rows < 10000 ? rows : 0;
 	s->has_pty = true;
 	return 0;
 }
@@ -604,7 +604,7 @@ show_missed_room(struct sess *s)
 	if (n <= 0) {
 		return;
 	}
-	chat_view_init(&v, s->pub.user, s->pub.color);
+	chat_view_init(&v, s->pub.user, s->pub.color, s->pub.cols);
 	for (int i = 0; i < n; i++) {
 		if (!prefs_ignores(s->pub.user, m[i].sender)) {
 			shown++;
