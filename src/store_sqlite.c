@@ -242,19 +242,6 @@ static struct {
 static pthread_mutex_t qlock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t rlock = PTHREAD_MUTEX_INITIALIZER;
 
-static void
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0) {
-		return;
-	}
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* What a failed write means to the person whose message it was. */
 static const char *
 reason(int rc)

@@ -81,22 +81,6 @@ static char dummy_hash[CRYPT_OUTPUT_SIZE];
 static sem_t hash_sem;
 static bool hash_sem_ok;
 
-static void seterr(char *, size_t, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0) {
-		return;
-	}
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static int
 ascii_lower(int c)
 {
@@ -320,19 +304,19 @@ check_hash(const char *h, char *why, size_t whylen)
 		memcpy(method, h, n);
 		method[n] = '\0';
 		escape_for_msg(method, n, esc, sizeof(esc));
-		seterr(why, whylen, "unsupported password hash '%s' "
+		set_err(why, whylen, "unsupported password hash '%s' "
 		    "(use yescrypt: mkpasswd -m yescrypt)", esc);
 		return false;
 	}
 	if (!hash_shape_ok(h)) {
-		seterr(why, whylen, "malformed %s password hash",
+		set_err(why, whylen, "malformed %s password hash",
 		    hash_prefixes[i]);
 		return false;
 	}
 #ifdef CRYPT_SALT_OK
 	rc = crypt_checksalt(h);
 	if (rc != CRYPT_SALT_OK && rc != CRYPT_SALT_METHOD_LEGACY) {
-		seterr(why, whylen, "password hash method %s is not "
+		set_err(why, whylen, "password hash method %s is not "
 		    "supported by this system's libcrypt", hash_prefixes[i]);
 		return false;
 	}
@@ -434,18 +418,18 @@ parse_user(const struct field *f, size_t nf, struct user *u, char *why,
 
 	memset(u, 0, sizeof(*u));
 	if (f[0].len == 0) {
-		seterr(why, whylen, "missing user name");
+		set_err(why, whylen, "missing user name");
 		return false;
 	}
 	if (!userdb_valid_name(f[0].s)) {
 		escape_for_msg(f[0].s, f[0].len, esc, sizeof(esc));
-		seterr(why, whylen, "bad user name '%s' (1 to %d of A-Z a-z "
+		set_err(why, whylen, "bad user name '%s' (1 to %d of A-Z a-z "
 		    "0-9 _ . -, not starting with . or -)", esc,
 		    USER_NAME_MAX);
 		return false;
 	}
 	if (nf < 2) {
-		seterr(why, whylen, "missing password");
+		set_err(why, whylen, "missing password");
 		return false;
 	}
 	pw = f[1].s;
@@ -455,22 +439,22 @@ parse_user(const struct field *f, size_t nf, struct user *u, char *why,
 		pw++;
 		pwlen--;
 		if (pwlen == 0) {
-			seterr(why, whylen, "empty password after the lock "
+			set_err(why, whylen, "empty password after the lock "
 			    "mark '!'");
 			return false;
 		}
 		if (pw[0] == '!') {
-			seterr(why, whylen, "password starts with '!!' "
+			set_err(why, whylen, "password starts with '!!' "
 			    "(one '!' locks an account)");
 			return false;
 		}
 	}
 	if (pwlen == 0) {
-		seterr(why, whylen, "empty password");
+		set_err(why, whylen, "empty password");
 		return false;
 	}
 	if (pwlen > PASSWORD_MAX) {
-		seterr(why, whylen, "password too long (over %d bytes)",
+		set_err(why, whylen, "password too long (over %d bytes)",
 		    PASSWORD_MAX);
 		return false;
 	}
@@ -487,7 +471,7 @@ parse_user(const struct field *f, size_t nf, struct user *u, char *why,
 			u->role = ROLE_ADMIN;
 		} else if (fold_cmp(f[2].s, "user") != 0) {
 			escape_for_msg(f[2].s, f[2].len, esc, sizeof(esc));
-			seterr(why, whylen, "unknown role '%s' (user or admin)",
+			set_err(why, whylen, "unknown role '%s' (user or admin)",
 			    esc);
 			return false;
 		}
@@ -582,11 +566,11 @@ index_names(struct userdb *db, const char *name, char *err, size_t errlen)
 		return true;
 	}
 	if (strcmp(dup->name, first->name) == 0) {
-		seterr(err, errlen, "%s:%u: duplicate user '%s' "
+		set_err(err, errlen, "%s:%u: duplicate user '%s' "
 		    "(first on line %u)", name, dup->line, dup->name,
 		    first->line);
 	} else {
-		seterr(err, errlen, "%s:%u: duplicate user '%s' "
+		set_err(err, errlen, "%s:%u: duplicate user '%s' "
 		    "(first on line %u as '%s'; names must differ in more "
 		    "than case)", name, dup->line, dup->name, first->line,
 		    first->name);
@@ -651,7 +635,7 @@ userdb_parse(const char *name, const char *data, size_t len, char *err,
 		name = "users file";
 	}
 	if (len > FILE_MAX) {
-		seterr(err, errlen, "%s: file too large (over 16 MiB)", name);
+		set_err(err, errlen, "%s: file too large (over 16 MiB)", name);
 		return NULL;
 	}
 	db = xcalloc(1, sizeof(*db));
@@ -669,12 +653,12 @@ userdb_parse(const char *name, const char *data, size_t len, char *err,
 			ll--;
 		}
 		if (ll > LINE_MAX_LEN) {
-			seterr(err, errlen, "%s:%u: line too long (over %d "
+			set_err(err, errlen, "%s:%u: line too long (over %d "
 			    "bytes)", name, line, LINE_MAX_LEN);
 			goto out;
 		}
 		if (memchr(p, '\0', ll) != NULL) {
-			seterr(err, errlen, "%s:%u: NUL byte in line", name,
+			set_err(err, errlen, "%s:%u: NUL byte in line", name,
 			    line);
 			goto out;
 		}
@@ -686,12 +670,12 @@ userdb_parse(const char *name, const char *data, size_t len, char *err,
 		}
 		why = split_fields(p, ll, scratch, f, &nf);
 		if (why != NULL) {
-			seterr(err, errlen, "%s:%u: %s", name, line, why);
+			set_err(err, errlen, "%s:%u: %s", name, line, why);
 			goto out;
 		}
 		if (!have_header) {
 			if (!is_header(f, nf)) {
-				seterr(err, errlen, "%s:%u: expected the "
+				set_err(err, errlen, "%s:%u: expected the "
 				    "header line '" HEADER_TEXT "' first", name,
 				    line);
 				goto out;
@@ -700,7 +684,7 @@ userdb_parse(const char *name, const char *data, size_t len, char *err,
 			continue;
 		}
 		if (!parse_user(f, nf, &u, reason, sizeof(reason))) {
-			seterr(err, errlen, "%s:%u: %s", name, line, reason);
+			set_err(err, errlen, "%s:%u: %s", name, line, reason);
 			goto out;
 		}
 		u.line = line;
@@ -714,7 +698,7 @@ userdb_parse(const char *name, const char *data, size_t len, char *err,
 		db->users[db->n++] = u;
 	}
 	if (!have_header) {
-		seterr(err, errlen, "%s: no header line '" HEADER_TEXT "'",
+		set_err(err, errlen, "%s: no header line '" HEADER_TEXT "'",
 		    name);
 		goto out;
 	}
@@ -763,24 +747,24 @@ load_file(const char *path, bool *retry, char *err, size_t errlen)
 	*retry = false;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd == -1) {
-		seterr(err, errlen, "%s: %m", path);
+		set_err(err, errlen, "%s: %m", path);
 		return NULL;
 	}
 	if (fstat(fd, &before) == -1) {
-		seterr(err, errlen, "%s: fstat: %m", path);
+		set_err(err, errlen, "%s: fstat: %m", path);
 		goto out;
 	}
 	if (!S_ISREG(before.st_mode)) {
-		seterr(err, errlen, "%s: not a regular file", path);
+		set_err(err, errlen, "%s: not a regular file", path);
 		goto out;
 	}
 	if ((before.st_mode & 0026) != 0) {
-		seterr(err, errlen, "%s: mode %04o is too open; chmod 600 %s "
+		set_err(err, errlen, "%s: mode %04o is too open; chmod 600 %s "
 		    "(or 640)", path, (unsigned)(before.st_mode & 07777), path);
 		goto out;
 	}
 	if (before.st_size > FILE_MAX) {
-		seterr(err, errlen, "%s: file too large (over 16 MiB)", path);
+		set_err(err, errlen, "%s: file too large (over 16 MiB)", path);
 		goto out;
 	}
 	cap = (size_t)before.st_size + 1;
@@ -788,7 +772,7 @@ load_file(const char *path, bool *retry, char *err, size_t errlen)
 	for (;;) {
 		if (len == cap) {
 			if (cap > FILE_MAX) {
-				seterr(err, errlen, "%s: file too large "
+				set_err(err, errlen, "%s: file too large "
 				    "(over 16 MiB)", path);
 				goto out;
 			}
@@ -800,7 +784,7 @@ load_file(const char *path, bool *retry, char *err, size_t errlen)
 			continue;
 		}
 		if (r == -1) {
-			seterr(err, errlen, "%s: read: %m", path);
+			set_err(err, errlen, "%s: read: %m", path);
 			goto out;
 		}
 		if (r == 0) {
@@ -809,14 +793,14 @@ load_file(const char *path, bool *retry, char *err, size_t errlen)
 		len += (size_t)r;
 	}
 	if (fstat(fd, &after) == -1) {
-		seterr(err, errlen, "%s: fstat: %m", path);
+		set_err(err, errlen, "%s: fstat: %m", path);
 		goto out;
 	}
 	if (after.st_size != before.st_size ||
 	    after.st_mtim.tv_sec != before.st_mtim.tv_sec ||
 	    after.st_mtim.tv_nsec != before.st_mtim.tv_nsec ||
 	    (off_t)len != before.st_size) {
-		seterr(err, errlen, "%s: changed while being read", path);
+		set_err(err, errlen, "%s: changed while being read", path);
 		*retry = true;
 		goto out;
 	}
@@ -981,7 +965,7 @@ reload_now(struct userdb **old, char *err, size_t errlen)
 			(void)nanosleep(&pause, NULL);	/* EINTR: go on */
 		}
 		if (stat(live.path, &st) == -1) {
-			seterr(err, errlen, "%s: %m", live.path);
+			set_err(err, errlen, "%s: %m", live.path);
 			return -1;
 		}
 		rc = reload_locked(&st, old, err, errlen);
@@ -1201,7 +1185,7 @@ userdb_init(const char *path, char *err, size_t errlen)
 	auth_setup_once();
 	live_lock();
 	if (live.path != NULL) {
-		seterr(err, errlen, "%s: users table already initialized",
+		set_err(err, errlen, "%s: users table already initialized",
 		    path);
 	} else {
 		live.path = xstrdup(path);
@@ -1273,7 +1257,7 @@ userdb_reload(char *err, size_t errlen)
 
 	live_lock();
 	if (live.path == NULL) {
-		seterr(err, errlen, "the users table is not initialized");
+		set_err(err, errlen, "the users table is not initialized");
 	} else {
 		rc = reload_now(&old, err, errlen);
 	}

@@ -60,22 +60,6 @@ struct users_file {
 static pthread_mutex_t edit_mutex = PTHREAD_MUTEX_INITIALIZER;
 static unsigned long hash_cost;
 
-static void seterr(char *, size_t, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0) {
-		return;
-	}
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static void
 edit_lock(void)
 {
@@ -151,19 +135,19 @@ password_ok(const char *pw, char *err, size_t errlen)
 	unsigned char c;
 
 	if (pw == NULL || pw[0] == '\0') {
-		seterr(err, errlen, "the password is empty");
+		set_err(err, errlen, "the password is empty");
 		return false;
 	}
 	len = strnlen(pw, PASSWORD_HASHED_MAX + 1);
 	if (len > PASSWORD_HASHED_MAX) {
-		seterr(err, errlen, "the password is too long (at most %d "
+		set_err(err, errlen, "the password is too long (at most %d "
 		    "bytes)", PASSWORD_HASHED_MAX);
 		return false;
 	}
 	for (i = 0; i < len; i++) {
 		c = (unsigned char)pw[i];
 		if (c < 0x20 || c == 0x7f) {
-			seterr(err, errlen, "the password contains a control "
+			set_err(err, errlen, "the password contains a control "
 			    "character (such as a tab or a newline); use "
 			    "printable characters and spaces");
 			return false;
@@ -192,7 +176,7 @@ userdb_hash_password(const char *password, char *err, size_t errlen)
 	}
 	if (RAND_bytes(rbytes, sizeof(rbytes)) != 1) {
 		error("RAND_bytes failed");
-		seterr(err, errlen, "cannot make a random salt; see "
+		set_err(err, errlen, "cannot make a random salt; see "
 		    "server.log");
 		goto out;
 	}
@@ -200,7 +184,7 @@ userdb_hash_password(const char *password, char *err, size_t errlen)
 	    (int)sizeof(rbytes), setting, sizeof(setting)) == NULL ||
 	    setting[0] == '*') {
 		error("crypt_gensalt_rn($y$, %lu): %m", hash_cost);
-		seterr(err, errlen, "cannot make a yescrypt salt; see "
+		set_err(err, errlen, "cannot make a yescrypt salt; see "
 		    "server.log");
 		goto out;
 	}
@@ -208,7 +192,7 @@ userdb_hash_password(const char *password, char *err, size_t errlen)
 	h = crypt_r(password, setting, cd);
 	if (h == NULL || h[0] == '*') {
 		error("crypt_r(%s): %m", setting);
-		seterr(err, errlen, "cannot hash the password; see "
+		set_err(err, errlen, "cannot hash the password; see "
 		    "server.log");
 		goto out;
 	}
@@ -268,36 +252,36 @@ read_current(struct users_file *f, char *err, size_t errlen)
 	memset(f, 0, sizeof(*f));
 	f->path = userdb_path();
 	if (f->path == NULL) {
-		seterr(err, errlen, "the users table is not initialized");
+		set_err(err, errlen, "the users table is not initialized");
 		return -1;
 	}
 	fd = open(f->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
 	    O_NONBLOCK);
 	if (fd == -1 && errno == ELOOP) {
-		seterr(err, errlen, "%s is a symbolic link; not editing "
+		set_err(err, errlen, "%s is a symbolic link; not editing "
 		    "through it (point UsersFile at the file itself)", f->path);
 		return -1;
 	}
 	if (fd == -1) {
-		seterr(err, errlen, "%s: %m", f->path);
+		set_err(err, errlen, "%s: %m", f->path);
 		return -1;
 	}
 	if (fstat(fd, &f->st) == -1) {
-		seterr(err, errlen, "%s: fstat: %m", f->path);
+		set_err(err, errlen, "%s: fstat: %m", f->path);
 		goto out;
 	}
 	if (!S_ISREG(f->st.st_mode)) {
-		seterr(err, errlen, "%s: not a regular file", f->path);
+		set_err(err, errlen, "%s: not a regular file", f->path);
 		goto out;
 	}
 	if ((f->st.st_mode & 0026) != 0) {
-		seterr(err, errlen, "%s: mode %04o is too open; chmod 600 %s "
+		set_err(err, errlen, "%s: mode %04o is too open; chmod 600 %s "
 		    "(or 640)", f->path, (unsigned)(f->st.st_mode & 07777),
 		    f->path);
 		goto out;
 	}
 	if (f->st.st_size > FILE_MAX) {
-		seterr(err, errlen, "%s: file too large (over 16 MiB)",
+		set_err(err, errlen, "%s: file too large (over 16 MiB)",
 		    f->path);
 		goto out;
 	}
@@ -310,7 +294,7 @@ read_current(struct users_file *f, char *err, size_t errlen)
 			continue;
 		}
 		if (r == -1) {
-			seterr(err, errlen, "%s: read: %m", f->path);
+			set_err(err, errlen, "%s: read: %m", f->path);
 			goto out;
 		}
 		if (r == 0) {
@@ -319,18 +303,18 @@ read_current(struct users_file *f, char *err, size_t errlen)
 		f->len += (size_t)r;
 	}
 	if (fstat(fd, &after) == -1) {
-		seterr(err, errlen, "%s: fstat: %m", f->path);
+		set_err(err, errlen, "%s: fstat: %m", f->path);
 		goto out;
 	}
 	if (!same_version(&f->st, &after) ||
 	    (off_t)f->len != f->st.st_size) {
-		seterr(err, errlen, "%s changed while being read; try again",
+		set_err(err, errlen, "%s changed while being read; try again",
 		    f->path);
 		goto out;
 	}
 	f->db = userdb_parse(f->path, f->data, f->len, why, sizeof(why));
 	if (f->db == NULL) {
-		seterr(err, errlen, "%s; fix the file first", why);
+		set_err(err, errlen, "%s; fix the file first", why);
 		goto out;
 	}
 	rc = 0;
@@ -528,7 +512,7 @@ create_beside(const struct users_file *f, char **tmpp, char *err,
 	for (i = 0; i < TMP_TRIES; i++) {
 		if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
 			error("RAND_bytes failed");
-			seterr(err, errlen, "cannot name a new file; see "
+			set_err(err, errlen, "cannot name a new file; see "
 			    "server.log");
 			return -1;
 		}
@@ -540,7 +524,7 @@ create_beside(const struct users_file *f, char **tmpp, char *err,
 			break;
 		}
 		if (errno != EEXIST || i == TMP_TRIES - 1) {
-			seterr(err, errlen, "%s: %m", tmp);
+			set_err(err, errlen, "%s: %m", tmp);
 			free(tmp);
 			return -1;
 		}
@@ -549,20 +533,20 @@ create_beside(const struct users_file *f, char **tmpp, char *err,
 	*tmpp = tmp;
 	if (geteuid() == 0) {
 		if (fchown(fd, f->st.st_uid, f->st.st_gid) == -1) {
-			seterr(err, errlen, "%s: fchown: %m", tmp);
+			set_err(err, errlen, "%s: fchown: %m", tmp);
 			goto fail;
 		}
 	} else if (fstat(fd, &st) == -1) {
-		seterr(err, errlen, "%s: fstat: %m", tmp);
+		set_err(err, errlen, "%s: fstat: %m", tmp);
 		goto fail;
 	} else if (st.st_gid != f->st.st_gid &&
 	    fchown(fd, (uid_t)-1, f->st.st_gid) == -1) {
-		seterr(err, errlen, "%s: cannot keep its group %u: %m",
+		set_err(err, errlen, "%s: cannot keep its group %u: %m",
 		    f->path, (unsigned)f->st.st_gid);
 		goto fail;
 	}
 	if (fchmod(fd, f->st.st_mode & 07777) == -1) {
-		seterr(err, errlen, "%s: fchmod: %m", tmp);
+		set_err(err, errlen, "%s: fchmod: %m", tmp);
 		goto fail;
 	}
 	return fd;
@@ -586,7 +570,7 @@ replace_file(const struct users_file *f, const char *data, size_t len,
 	int fd, dfd, rc = -1;
 
 	if (geteuid() != 0 && f->st.st_uid != geteuid()) {
-		seterr(err, errlen, "%s is owned by uid %u, and only root "
+		set_err(err, errlen, "%s is owned by uid %u, and only root "
 		    "can keep that owner", f->path, (unsigned)f->st.st_uid);
 		return -1;
 	}
@@ -595,27 +579,27 @@ replace_file(const struct users_file *f, const char *data, size_t len,
 		goto out;
 	}
 	if (write_all(fd, data, len) == -1) {
-		seterr(err, errlen, "%s: write: %m", tmp);
+		set_err(err, errlen, "%s: write: %m", tmp);
 		(void)close(fd);	/* the write error is the one to tell */
 		goto out;
 	}
 	if (fsync(fd) == -1) {
-		seterr(err, errlen, "%s: fsync: %m", tmp);
+		set_err(err, errlen, "%s: fsync: %m", tmp);
 		(void)close(fd);
 		goto out;
 	}
 	if (close(fd) == -1) {
-		seterr(err, errlen, "%s: close: %m", tmp);
+		set_err(err, errlen, "%s: close: %m", tmp);
 		goto out;
 	}
 	/* An edit made by hand since the read must not be lost. */
 	if (lstat(f->path, &now) == -1 || !same_version(&now, &f->st)) {
-		seterr(err, errlen, "%s changed while being edited; nothing "
+		set_err(err, errlen, "%s changed while being edited; nothing "
 		    "was changed, try again", f->path);
 		goto out;
 	}
 	if (rename(tmp, f->path) == -1) {
-		seterr(err, errlen, "rename %s to %s: %m", tmp, f->path);
+		set_err(err, errlen, "rename %s to %s: %m", tmp, f->path);
 		goto out;
 	}
 	free(tmp);
@@ -740,7 +724,7 @@ edit_bytes(enum edit_op op, const struct users_file *f,
 		return mid;
 	}
 	if (!find_line(f->data, f->len, u->line, &start, &end, &next)) {
-		seterr(err, errlen, "internal error: line %u of %s not found",
+		set_err(err, errlen, "internal error: line %u of %s not found",
 		    u->line, f->path);
 		return NULL;
 	}
@@ -751,7 +735,7 @@ edit_bytes(enum edit_op op, const struct users_file *f,
 		return xstrdup("");
 	}
 	if (!password_span(f->data + start, end - start, &pa, &pb)) {
-		seterr(err, errlen, "internal error: no password field on "
+		set_err(err, errlen, "internal error: no password field on "
 		    "line %u of %s", u->line, f->path);
 		return NULL;
 	}
@@ -776,11 +760,11 @@ edit_allowed(enum edit_op op, const struct users_file *f, const char *name,
 	*up = u;
 	if (op == OP_ADD) {
 		if (u != NULL) {
-			seterr(err, errlen, "user '%s' already exists", esc);
+			set_err(err, errlen, "user '%s' already exists", esc);
 			return false;
 		}
 		if (other != NULL) {
-			seterr(err, errlen, "user '%s' already exists as '%s' "
+			set_err(err, errlen, "user '%s' already exists as '%s' "
 			    "(names must differ in more than case)", esc,
 			    other->name);
 			return false;
@@ -788,20 +772,20 @@ edit_allowed(enum edit_op op, const struct users_file *f, const char *name,
 		return true;
 	}
 	if (u == NULL && other != NULL) {
-		seterr(err, errlen, "user '%s' does not exist (did you mean "
+		set_err(err, errlen, "user '%s' does not exist (did you mean "
 		    "'%s'?)", esc, other->name);
 		return false;
 	}
 	if (u == NULL) {
-		seterr(err, errlen, "user '%s' does not exist", esc);
+		set_err(err, errlen, "user '%s' does not exist", esc);
 		return false;
 	}
 	if (op == OP_LOCK && u->locked) {
-		seterr(err, errlen, "user '%s' is already locked", esc);
+		set_err(err, errlen, "user '%s' is already locked", esc);
 		return false;
 	}
 	if (op == OP_UNLOCK && !u->locked) {
-		seterr(err, errlen, "user '%s' is not locked", esc);
+		set_err(err, errlen, "user '%s' is not locked", esc);
 		return false;
 	}
 	return true;
@@ -825,7 +809,7 @@ edit_file(enum edit_op op, const char *name, const char *hash,
 
 	if (!userdb_valid_name(name)) {
 		escape_name(name, why, sizeof(why));
-		seterr(err, errlen, "bad user name '%s' (" NAME_RULE ")", why);
+		set_err(err, errlen, "bad user name '%s' (" NAME_RULE ")", why);
 		return -1;
 	}
 	edit_lock();
@@ -845,7 +829,7 @@ edit_file(enum edit_op op, const char *name, const char *hash,
 	if (db == NULL || !edit_took(op, f.db, u, db, name, hash, role)) {
 		error("%s: the edited file is not what was meant: %s", f.path,
 		    db == NULL ? why : "wrong table");
-		seterr(err, errlen, "internal error: the edit would damage "
+		set_err(err, errlen, "internal error: the edit would damage "
 		    "%s; nothing was changed (see server.log)", f.path);
 		goto out;
 	}
@@ -877,7 +861,7 @@ userdb_add(const char *name, const char *password, enum user_role role,
 		return edit_file(OP_ADD, name, NULL, role, err, errlen);
 	}
 	if (role != ROLE_USER && role != ROLE_ADMIN) {
-		seterr(err, errlen, "unknown role (user or admin)");
+		set_err(err, errlen, "unknown role (user or admin)");
 		return -1;
 	}
 	/* Hash outside the lock: it is the slow part. */

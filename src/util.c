@@ -156,6 +156,19 @@ buf_free(struct buf *b)
 	b->len = b->cap = 0;
 }
 
+void
+set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0) {
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
 unsigned
 str_hash(const char *s)
 {

@@ -41,6 +41,10 @@ int64_t wall_ms(void);
 /* Wipe a secret so the compiler cannot elide it. */
 void secure_zero(void *p, size_t n);
 
+/* Format an error message into err (when err is not NULL). */
+void set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* FNV-1a of a string, for the daemon's hash tables. */
 unsigned str_hash(const char *s);
 
