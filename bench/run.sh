@@ -23,6 +23,10 @@
 #
 # Copyright the sshchat authors.  GPL-3.0-or-later.
 
+# bash is needed (arrays, /dev/tcp, $RANDOM): `sh run.sh` re-runs itself.
+if [ -z "${BASH_VERSION:-}" ]; then
+	exec bash "$0" "$@"
+fi
 set -u
 
 quick=0 plaintext_only=0 with_sshd=0 sshd_only=0 scale=0 stock=1 json_out="" keep=0
@@ -42,17 +46,21 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
+# Programs: $BENCH, $SSHCHATD, $SSHCHAT_SHELL, else the current directory
+# (the build directory under make), else the top of the source tree.
 top=$(cd "$(dirname "$0")/.." && pwd)
-if [ -z "${BENCH:-}" ]; then
-	if [ -x "$top/sshchat-bench" ]; then BENCH=$top/sshchat-bench
-	elif [ -x ./sshchat-bench ]; then BENCH=$PWD/sshchat-bench
-	else BENCH=/tmp/sshchat-bench; fi
-fi
-SSHCHATD=${SSHCHATD:-$top/sshchatd}
+find_prog() {	# name
+	if [ -x "./$1" ]; then echo "$PWD/$1"
+	elif [ -x "$top/$1" ]; then echo "$top/$1"
+	elif [ "$1" = sshchat-bench ] && [ -x /tmp/sshchat-bench ]; then echo /tmp/sshchat-bench
+	else echo "$top/$1"; fi
+}
+BENCH=${BENCH:-$(find_prog sshchat-bench)}
+SSHCHATD=${SSHCHATD:-$(find_prog sshchatd)}
 [ -x "$BENCH" ] || { echo "run.sh: no load generator at $BENCH (make sshchat-bench, or set BENCH)" >&2; exit 2; }
 [ -x "$SSHCHATD" ] || { echo "run.sh: no daemon at $SSHCHATD (make, or set SSHCHATD)" >&2; exit 2; }
 
-SSHCHAT_SHELL=${SSHCHAT_SHELL:-$top/sshchat-shell}
+SSHCHAT_SHELL=${SSHCHAT_SHELL:-$(find_prog sshchat-shell)}
 [ -x "$SSHCHAT_SHELL" ] || { echo "run.sh: no shell at $SSHCHAT_SHELL (make, or set SSHCHAT_SHELL)" >&2; exit 2; }
 
 PW=benchpw

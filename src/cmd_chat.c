@@ -84,8 +84,9 @@ send_one(struct cmd_ctx *ctx, const char *to, const char *body, size_t len)
 		store_mark_delivered(msg_id);
 		online = router_is_online(to);
 	} else {
-		online = router_deliver(&m);
+		/* Before delivery: whoever sees it may reply at once. */
 		prefs_set_last_from(to, ctx->user);
+		online = router_deliver(&m);
 	}
 	snprintf(id, sizeof(id), "%lld", (long long)msg_id);
 	snprintf(lenstr, sizeof(lenstr), "%zu", len);
