@@ -132,12 +132,9 @@ b64_span(const char *s)
 	return n;
 }
 
-/*
- * Escape s for an error message: printable ASCII stays, anything else
- * becomes \xNN, and a long value is cut short with "...".
- */
-static void
-escape_for_msg(const char *s, size_t len, char *out, size_t outlen)
+/* See userdb.h. */
+void
+userdb_escape_for_msg(const char *s, size_t len, char *out, size_t outlen)
 {
 	static const char hex[] = "0123456789abcdef";
 	const size_t show = 40;
@@ -303,7 +300,7 @@ check_hash(const char *h, char *why, size_t whylen)
 		}
 		memcpy(method, h, n);
 		method[n] = '\0';
-		escape_for_msg(method, n, esc, sizeof(esc));
+		userdb_escape_for_msg(method, n, esc, sizeof(esc));
 		set_err(why, whylen, "unsupported password hash '%s' "
 		    "(use yescrypt: mkpasswd -m yescrypt)", esc);
 		return false;
@@ -422,7 +419,7 @@ parse_user(const struct field *f, size_t nf, struct user *u, char *why,
 		return false;
 	}
 	if (!userdb_valid_name(f[0].s)) {
-		escape_for_msg(f[0].s, f[0].len, esc, sizeof(esc));
+		userdb_escape_for_msg(f[0].s, f[0].len, esc, sizeof(esc));
 		set_err(why, whylen, "bad user name '%s' (1 to %d of A-Z a-z "
 		    "0-9 _ . -, not starting with . or -)", esc,
 		    USER_NAME_MAX);
@@ -470,7 +467,7 @@ parse_user(const struct field *f, size_t nf, struct user *u, char *why,
 		if (fold_cmp(f[2].s, "admin") == 0) {
 			u->role = ROLE_ADMIN;
 		} else if (fold_cmp(f[2].s, "user") != 0) {
-			escape_for_msg(f[2].s, f[2].len, esc, sizeof(esc));
+			userdb_escape_for_msg(f[2].s, f[2].len, esc, sizeof(esc));
 			set_err(why, whylen, "unknown role '%s' (user or admin)",
 			    esc);
 			return false;

@@ -53,6 +53,13 @@ size_t userdb_count(const struct userdb *db);
 const struct user *userdb_get(const struct userdb *db, size_t i);
 const struct user *userdb_find(const struct userdb *db, const char *name);
 
+/*
+ * Escape s for an error message: printable ASCII stays, anything else
+ * becomes \xNN, and a long value is cut short with "...".
+ */
+void userdb_escape_for_msg(const char *s, size_t len, char *out,
+    size_t outlen);
+
 /* A well-formed name: 1..32 of [A-Za-z0-9_.-], not starting with - or . */
 bool userdb_valid_name(const char *name);
 

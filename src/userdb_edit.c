@@ -103,31 +103,6 @@ fold_eq(const char *a, const char *b)
 	return *a == *b;
 }
 
-/* A name for a message: printable ASCII as is, the rest as \xNN. */
-static void
-escape_name(const char *s, char *out, size_t outlen)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t i, o = 0;
-	unsigned char c;
-
-	for (i = 0; s != NULL && s[i] != '\0' && i < 40; i++) {
-		c = (unsigned char)s[i];
-		if (o + 5 >= outlen) {
-			break;
-		}
-		if (c >= 0x20 && c < 0x7f && c != '\\' && c != '\'') {
-			out[o++] = (char)c;
-		} else {
-			out[o++] = '\\';
-			out[o++] = 'x';
-			out[o++] = hex[c >> 4];
-			out[o++] = hex[c & 0xf];
-		}
-	}
-	out[o] = '\0';
-}
-
 static bool
 password_ok(const char *pw, char *err, size_t errlen)
 {
@@ -755,7 +730,7 @@ edit_allowed(enum edit_op op, const struct users_file *f, const char *name,
 	const struct user *u, *other;
 	char esc[200];
 
-	escape_name(name, esc, sizeof(esc));
+	userdb_escape_for_msg(name, strlen(name), esc, sizeof(esc));
 	u = find_user(f->db, name, &other);
 	*up = u;
 	if (op == OP_ADD) {
@@ -808,7 +783,7 @@ edit_file(enum edit_op op, const char *name, const char *hash,
 	int rc = -1;
 
 	if (!userdb_valid_name(name)) {
-		escape_name(name, why, sizeof(why));
+		userdb_escape_for_msg(name, strlen(name), why, sizeof(why));
 		set_err(err, errlen, "bad user name '%s' (" NAME_RULE ")", why);
 		return -1;
 	}

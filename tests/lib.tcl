@@ -797,37 +797,15 @@ proc require_tools {args} {
 # ssh_run bounded in time: ssh is killed after secs seconds, and the
 # status is then "timeout" (stdout and stderr as far as they got).
 proc ssh_run_timed {secs user pass opts stdin args} {
-	global ssh_opts port
-	set dir [make_tmpdir]
-	set n [clock microseconds]
-	set outfile $dir/ssh-stdout.$n
-	set errfile $dir/ssh-stderr.$n
-	set cmd [list exec -ignorestderr timeout -k 2 $secs sshpass -p $pass \
-		ssh {*}$opts {*}$ssh_opts -p $port $user@127.0.0.1 {*}$args \
-		> $outfile 2> $errfile]
-	if {$stdin ne ""} {
-		lappend cmd << $stdin
-	} else {
-		lappend cmd < /dev/null
+	global ssh_run_limit
+	set saved $ssh_run_limit
+	set ssh_run_limit $secs
+	set r [ssh_run $user $pass $opts $stdin {*}$args]
+	set ssh_run_limit $saved
+	if {[lindex $r 0] eq "hung"} {
+		lset r 0 timeout
 	}
-	set rc [catch $cmd msg opts_]
-	set status 0
-	if {$rc != 0} {
-		set ec [dict get $opts_ -errorcode]
-		if {[lindex $ec 0] eq "CHILDSTATUS"} {
-			set status [lindex $ec 2]
-			if {$status == 124 || $status == 137} {
-				set status timeout
-			}
-		} else {
-			set status "error: $msg"
-		}
-	}
-	set out [read_file $outfile]
-	set err [read_file $errfile]
-	file delete $outfile $errfile
-	regsub {\n$} $out {} out
-	return [list $status $out $err]
+	return $r
 }
 
 # ---------------------------------------------------------------------
