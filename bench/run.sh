@@ -20,6 +20,7 @@
 #   --no-stock   skip the stock ssh client time-to-prompt rows (expect)
 #   --json FILE  write every result as one JSON object a line to FILE
 #   --keep       keep the temporary directory (logs) for a post-mortem
+#   --only RE    run only the rows whose label matches the regex RE
 #
 # Copyright the sshchat authors.  GPL-3.0-or-later.
 
@@ -29,7 +30,7 @@ if [ -z "${BASH_VERSION:-}" ]; then
 fi
 set -u
 
-quick=0 plaintext_only=0 with_sshd=0 sshd_only=0 scale=0 stock=1 json_out="" keep=0
+quick=0 plaintext_only=0 with_sshd=0 sshd_only=0 scale=0 stock=1 json_out="" keep=0 only=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--quick) quick=1 ;;
@@ -40,6 +41,7 @@ while [ $# -gt 0 ]; do
 	--no-stock) stock=0 ;;
 	--json) json_out="$2"; shift ;;
 	--keep) keep=1 ;;
+	--only) only="$2"; shift ;;
 	-h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "run.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
 	esac
@@ -179,10 +181,16 @@ stop_daemon() {
 	daemon_pid=""
 }
 
+# Is the row LABEL wanted (--only)?
+want() {
+	[ -z "$only" ] || printf '%s\n' "$1" | grep -Eq -- "$only"
+}
+
 # bench LABEL SCENARIO ARGS...: against the running sshchatd or sshd.
 bench() {
 	local label=$1; shift
 	local out
+	want "$label" || return 0
 	log "run.sh: $label: $BENCH $*"
 	if out=$("$BENCH" "$@" --label "$label" --json); then
 		printf '%s\n' "$out" >>"$results"
@@ -196,6 +204,7 @@ bench() {
 # bench_chat LABEL USERSFILE SCENARIO ARGS...: a fresh sshchatd for it.
 bench_chat() {
 	local label=$1 users=$2; shift 2
+	want "$label" || return 0
 	if start_daemon "$users"; then
 		bench "$label" "$@" -P "$port" --pid "$daemon_pid"
 		stop_daemon
@@ -205,6 +214,7 @@ bench_chat() {
 # ---- stock OpenSSH client: time from `ssh` to the first prompt.
 stock_prompt() {	# label port user-prefix nusers count
 	local label=$1 p=$2 prefix=$3 nu=$4 count=$5
+	want "$label" || return 0
 	command -v expect >/dev/null && command -v ssh >/dev/null || {
 		log "run.sh: no expect/ssh: skipping $label"; return 0; }
 	log "run.sh: $label: stock ssh client, $count logins"

@@ -12,8 +12,7 @@
  * (synchronous=NORMAL), and four sessions in the router: alice and bob,
  * each with a terminal and as an exec request.  The sessions are plain
  * struct session values (no ssh connection, no shell); each has a real
- * mailbox and mailbox thread writing records into a SOCK_SEQPACKET
- * socketpair, whose far end the harness reads as the shell would.  The
+ * mailbox writing records into a SOCK_SEQPACKET socketpair, whose far end the harness reads as the shell would.  The
  * harness's emit() does what session.c's emit_to_session() does
  * (mailbox_push to the invoking session) and also checks the text
  * before it is queued.  The terminal sessions take colour (as with a
@@ -434,17 +433,14 @@ restore(void)
 	check_log(server_path, false);
 }
 
-/*
- * New mailboxes for every session.  Their threads start only at the end
- * of the input, for the mailboxes that got something: most inputs write
- * to one session, and a thread per session per input is slow.
- */
+/* New mailboxes for every session. */
 static void
 start_mailboxes(void)
 {
 	for (int i = 0; i < NSESS; i++) {
 		atomic_store(&sess[i].end_request, END_NONE);
-		sess[i].mbox = mailbox_new(daemon_fd[i], sess[i].user,
+		sess[i].mbox = mailbox_new(daemon_fd[i], sess[i].wake_fd,
+		    sess[i].user,
 		    (size_t)options.mailbox_size, sess[i].color);
 	}
 }
@@ -498,17 +494,10 @@ drain_mailboxes(void)
 	uint64_t count;
 
 	for (int i = 0; i < NSESS; i++) {
-		if (mailbox_pending(sess[i].mbox) > 0 &&
-		    mailbox_start(sess[i].mbox) < 0) {
-			FZ_FAIL("mailbox_start: %s", strerror(errno));
-		}
-		/* The socket buffer may hold less than the queue: read while
-		 * the thread writes, then once more after it is joined. */
-		while (mailbox_pending(sess[i].mbox) > 0) {
-			struct pollfd pfd = { .fd = shell_fd[i],
-				.events = POLLIN };
-
-			(void)poll(&pfd, 1, 10);
+		/* The socket buffer may hold less than the queue: read
+		 * while the mailbox writes, as a session thread would. */
+		while (mailbox_flush(sess[i].mbox) ||
+		    mailbox_pending(sess[i].mbox) > 0) {
 			read_shell(i);
 		}
 		mailbox_free(sess[i].mbox);

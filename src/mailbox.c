@@ -1,9 +1,12 @@
 /*
- * Mailbox queue and thread.  The thread is the only writer of records to
- * the shell socket after the session starts; it never touches libssh.
- * When a chat message does not fit, the mailbox switches to backlog mode:
- * live messages are left in the store and the thread reads them back in
- * id order whenever the queue is empty.
+ * A session's mailbox: the only writer of records to its shell socket.
+ * A push writes straight to the socket, without waiting, when nothing is
+ * queued before it; what the socket does not take is queued, and the
+ * session thread, woken through its eventfd, writes it when the socket
+ * has room.  When a chat message does not fit in the queue, the mailbox
+ * switches to backlog mode: live messages are left in the store and the
+ * session thread reads them back in id order whenever the queue is
+ * empty.  No thread of its own, and nothing here ever blocks.
  */
 #include "config.h"
 
@@ -12,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "chat.h"
 #include "log.h"
@@ -31,10 +35,10 @@ struct item {
 
 struct mailbox {
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
 	struct item *head, *tail;
 	size_t count, messages, cap;
-	bool closed, started, failed;
+	bool closed, failed;
+	bool kicked;		/* the session thread was woken to flush */
 	bool backlog;		/* messages wait in the store */
 	bool color;		/* the session's terminal takes colour */
 	/*
@@ -46,20 +50,21 @@ struct mailbox {
 	size_t nseen, seen_at;
 	unsigned long dropped;	/* room lines dropped since last told */
 	int64_t cursor;		/* highest message id taken from the store */
+	int64_t retry_ms;	/* after a store error, refill from then */
 	int fd;
+	int wake_fd;		/* the session thread's eventfd */
 	char *user;
-	pthread_t thread;
 };
 
 struct mailbox *
-mailbox_new(int fd, const char *user, size_t cap, bool color)
+mailbox_new(int fd, int wake_fd, const char *user, size_t cap, bool color)
 {
 	struct mailbox *mb = xcalloc(1, sizeof(*mb));
 
 	mb->color = color;
 	pthread_mutex_init(&mb->lock, NULL);
-	pthread_cond_init(&mb->cond, NULL);
 	mb->fd = fd;
+	mb->wake_fd = wake_fd;
 	mb->cap = cap;
 	mb->user = xstrdup(user);
 	return mb;
@@ -159,37 +164,49 @@ refill(struct mailbox *mb)
 	return n;
 }
 
-static void *
-mailbox_main(void *arg)
+/*
+ * Write queued records while the socket takes them; the lock is held.
+ * With refill, an empty queue in backlog mode is refilled from the store
+ * (only the session thread does that: it drops the lock to query).
+ * Returns true when records are left because the socket is full.
+ */
+static bool
+drain(struct mailbox *mb, bool with_refill)
 {
-	struct mailbox *mb = arg;
-
-	pthread_mutex_lock(&mb->lock);
 	for (;;) {
-		struct item *it;
+		struct item *it = mb->head;
 
-		if (mb->head == NULL && mb->backlog && !mb->closed &&
-		    !mb->failed) {
-			refill(mb);
-			if (mb->head == NULL && mb->backlog) {
-				/* The store failed: try again in a while. */
-				struct timespec ts;
-
-				clock_gettime(CLOCK_REALTIME, &ts);
-				ts.tv_sec += 1;
-				pthread_cond_timedwait(&mb->cond, &mb->lock, &ts);
+		if (it == NULL) {
+			if (!with_refill || !mb->backlog || mb->failed ||
+			    mb->closed || now_ms() < mb->retry_ms) {
+				return false;
 			}
-		}
-		while (mb->head == NULL && !mb->closed && !mb->backlog) {
-			pthread_cond_wait(&mb->cond, &mb->lock);
-		}
-		if (mb->head == NULL) {
-			if (mb->closed || mb->failed) {
-				break;
+			refill(mb);
+			if (mb->head == NULL) {
+				if (mb->backlog) {
+					/* The store failed: try again later. */
+					mb->retry_ms = now_ms() + 1000;
+				}
+				return false;
 			}
 			continue;
 		}
-		it = mb->head;
+		if (mb->failed) {
+			return false;
+		}
+		if (record_send_nowait(mb->fd, it->type, it->data,
+		    it->len) < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				return true;
+			}
+			/* The shell is gone; the session thread notices. */
+			mb->failed = true;
+			debug("write to shell: %s", strerror(errno));
+			return false;
+		}
+		if (it->msg_id > 0) {
+			store_mark_delivered(it->msg_id);
+		}
 		mb->head = it->next;
 		if (mb->head == NULL) {
 			mb->tail = NULL;
@@ -198,40 +215,20 @@ mailbox_main(void *arg)
 		if (it->msg_id != 0) {
 			mb->messages--;
 		}
-		pthread_mutex_unlock(&mb->lock);
-		if (!mb->failed) {
-			if (record_send(mb->fd, it->type, it->data,
-			    it->len) < 0) {
-				/* The shell is gone; the session thread notices. */
-				mb->failed = true;
-				debug("write to shell: %s", strerror(errno));
-			} else if (it->msg_id > 0) {
-				store_mark_delivered(it->msg_id);
-			}
-		}
 		free(it);
-		pthread_mutex_lock(&mb->lock);
 	}
-	pthread_mutex_unlock(&mb->lock);
-	return NULL;
 }
 
-int
-mailbox_start(struct mailbox *mb)
+/* Records are left: make sure the session thread comes to flush them. */
+static void
+kick(struct mailbox *mb)
 {
-	pthread_attr_t attr;
-	int rc;
+	uint64_t one = 1;
 
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, 128 * 1024);
-	rc = pthread_create(&mb->thread, &attr, mailbox_main, mb);
-	pthread_attr_destroy(&attr);
-	if (rc != 0) {
-		errno = rc;
-		return -1;
+	if (!mb->kicked) {
+		mb->kicked = true;
+		(void)!write(mb->wake_fd, &one, sizeof(one));
 	}
-	mb->started = true;
-	return 0;
 }
 
 bool
@@ -275,17 +272,31 @@ mailbox_push(struct mailbox *mb, int type, const char *data, size_t len,
 				if (msg_id - 1 < mb->cursor) {
 					mb->cursor = msg_id - 1;
 				}
-				pthread_cond_signal(&mb->cond);
 			}
+			kick(mb);
 			pthread_mutex_unlock(&mb->lock);
 			return false;
 		}
 		remember(mb, msg_id);
 	}
 	enqueue(mb, type, data, len, msg_id);
-	pthread_cond_signal(&mb->cond);
+	if (drain(mb, false) || mb->head != NULL) {
+		kick(mb);
+	}
 	pthread_mutex_unlock(&mb->lock);
 	return true;
+}
+
+bool
+mailbox_flush(struct mailbox *mb)
+{
+	bool full;
+
+	pthread_mutex_lock(&mb->lock);
+	mb->kicked = false;
+	full = drain(mb, true);
+	pthread_mutex_unlock(&mb->lock);
+	return full;
 }
 
 int64_t
@@ -296,7 +307,7 @@ mailbox_fetch_stored(struct mailbox *mb)
 	pthread_mutex_lock(&mb->lock);
 	mb->backlog = true;
 	n = refill(mb);
-	pthread_cond_signal(&mb->cond);
+	kick(mb);
 	pthread_mutex_unlock(&mb->lock);
 	return n;
 }
@@ -320,18 +331,10 @@ mailbox_free(struct mailbox *mb)
 	if (mb == NULL) {
 		return;
 	}
-	pthread_mutex_lock(&mb->lock);
-	mb->closed = true;
-	pthread_cond_signal(&mb->cond);
-	pthread_mutex_unlock(&mb->lock);
-	if (mb->started) {
-		pthread_join(mb->thread, NULL);
-	}
 	while ((it = mb->head) != NULL) {
 		mb->head = it->next;
 		free(it);
 	}
-	pthread_cond_destroy(&mb->cond);
 	pthread_mutex_destroy(&mb->lock);
 	free(mb->seen);
 	free(mb->user);

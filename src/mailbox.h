@@ -1,9 +1,11 @@
 /*
- * A session's mailbox: a bounded queue of records in front of its shell,
- * drained by the session's own mailbox thread.  Pushing never blocks, so
- * a slow or frozen terminal stalls only its own mailbox thread.  Chat
- * messages carry their store id: one that does not fit stays in the
- * store, and the thread fetches it from there once the queue drains, so
+ * A session's mailbox: a bounded queue of records in front of its shell.
+ * A push writes the record to the shell socket at once when the socket
+ * has room and nothing is queued, else queues it and wakes the session
+ * thread, which writes it when the socket drains (mailbox_flush).
+ * Pushing never blocks, so a slow or frozen terminal holds up no one
+ * else.  Chat messages carry their store id: one that does not fit stays
+ * in the store and is fetched from there once the queue drains, so
  * nothing accepted is lost and the order is kept.
  */
 #ifndef MAILBOX_H
@@ -16,11 +18,12 @@
 struct mailbox;
 
 /*
- * fd: the daemon's end of the shell socket; user: whose messages these
- * are; cap: chat messages queued at most.
+ * fd: the daemon's end of the shell socket; wake_fd: the session
+ * thread's eventfd, written when queued records wait for it; user: whose
+ * messages these are; cap: chat messages queued at most.
  */
-struct mailbox *mailbox_new(int fd, const char *user, size_t cap,
-    bool color);
+struct mailbox *mailbox_new(int fd, int wake_fd, const char *user,
+    size_t cap, bool color);
 
 /*
  * The msg_id of a room line or notice: bounded like a chat message, but
@@ -28,8 +31,6 @@ struct mailbox *mailbox_new(int fd, const char *user, size_t cap,
  * were), since room lines are not anyone's mail.
  */
 #define MAILBOX_ROOM ((int64_t)-1)
-/* Start the thread that writes queued records to fd. */
-int mailbox_start(struct mailbox *mb);
 /*
  * Queue one record.  With msg_id > 0 it is a stored chat message: it is
  * marked delivered once written, skipped if already fetched from the
@@ -46,13 +47,15 @@ bool mailbox_push(struct mailbox *mb, int type, const char *data,
  * the number of undelivered messages there were.
  */
 int64_t mailbox_fetch_stored(struct mailbox *mb);
+/*
+ * The session thread: write what is queued while the socket takes it,
+ * refilling from the store in backlog mode.  Returns true when records
+ * wait for room in the socket (poll it for POLLOUT).
+ */
+bool mailbox_flush(struct mailbox *mb);
 /* Records waiting to be written. */
 size_t mailbox_pending(struct mailbox *mb);
-/*
- * Stop accepting records, let the thread finish or give up, join it and
- * free the mailbox.  The caller shuts the socket down first if the
- * shell may be gone, so a blocked write returns.
- */
+/* Free the mailbox and what is still queued; no one may push any more. */
 void mailbox_free(struct mailbox *mb);
 
 #endif

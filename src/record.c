@@ -11,8 +11,8 @@
 
 #include "record.h"
 
-int
-record_send(int fd, int type, const void *data, size_t len)
+static int
+send_record(int fd, int type, const void *data, size_t len, int flags)
 {
 	unsigned char t = (unsigned char)type;
 	struct iovec iov[2];
@@ -31,9 +31,21 @@ record_send(int fd, int type, const void *data, size_t len)
 	mh.msg_iov = iov;
 	mh.msg_iovlen = len > 0 ? 2 : 1;
 	do {
-		n = sendmsg(fd, &mh, MSG_NOSIGNAL);
+		n = sendmsg(fd, &mh, MSG_NOSIGNAL | flags);
 	} while (n < 0 && errno == EINTR);
 	return n < 0 ? -1 : 0;
+}
+
+int
+record_send(int fd, int type, const void *data, size_t len)
+{
+	return send_record(fd, type, data, len, 0);
+}
+
+int
+record_send_nowait(int fd, int type, const void *data, size_t len)
+{
+	return send_record(fd, type, data, len, MSG_DONTWAIT);
 }
 
 ssize_t

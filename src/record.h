@@ -34,6 +34,8 @@ enum record_type {
 
 /* Send one record; returns 0, or -1 with errno set. */
 int record_send(int fd, int type, const void *data, size_t len);
+/* The same, but fails with EAGAIN instead of waiting for room. */
+int record_send_nowait(int fd, int type, const void *data, size_t len);
 /*
  * Receive one record into buf (RECORD_MAX bytes).  Returns the payload
  * length and sets *type, 0 with *type = 0 at end of stream, or -1 with

@@ -17,6 +17,8 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -59,6 +61,8 @@ struct sess {
 	bool chan_closed, client_eof, stdin_closed;
 	bool out_open, err_open, core_open;
 	bool out_polled, err_polled, core_polled;
+	bool core_full;		/* the mailbox waits for room in the socket */
+	short core_events;	/* what core_fd is polled for */
 	char term[64];
 	int cols, rows;
 	char *command;
@@ -510,6 +514,12 @@ core_cb(socket_t fd, int revents, void *userdata)
 	ssize_t n;
 	int type;
 
+	if (revents & POLLOUT) {
+		s->core_full = mailbox_flush(s->pub.mbox);
+	}
+	if (!(revents & (POLLIN | POLLHUP | POLLERR))) {
+		return 0;
+	}
 	n = record_recv(fd, &type, s->rbuf);
 	if (n < 0) {
 		/*
@@ -699,12 +709,8 @@ start_shell(struct sess *s)
 	s->pub.color = s->has_pty && !s->no_color && s->term[0] != '\0' &&
 	    strcmp(s->term, "dumb") != 0;
 	prefs_load(s->pub.user);
-	s->pub.mbox = mailbox_new(s->sp.core_fd, s->pub.user,
+	s->pub.mbox = mailbox_new(s->sp.core_fd, s->pub.wake_fd, s->pub.user,
 	    (size_t)options.mailbox_size, s->pub.color);
-	if (mailbox_start(s->pub.mbox) < 0) {
-		error("cannot start the mailbox thread: %s", strerror(errno));
-		return -1;
-	}
 	s->out_open = true;
 	s->err_open = s->sp.err_fd >= 0;
 	s->core_open = true;
@@ -742,6 +748,7 @@ update_polling(struct sess *s)
 	    ssh_channel_window_size(s->chan) > 0;
 	bool want_out = s->out_open && can_write;
 	bool want_err = s->err_open && can_write;
+	short want_core;
 
 	if (want_out != s->out_polled) {
 		if (want_out) {
@@ -759,13 +766,17 @@ update_polling(struct sess *s)
 		}
 		s->err_polled = want_err;
 	}
-	if (s->core_open != s->core_polled) {
-		if (s->core_open) {
-			ssh_event_add_fd(s->ev, s->sp.core_fd, POLLIN, core_cb, s);
-		} else {
+	want_core = s->core_open ? POLLIN | (s->core_full ? POLLOUT : 0) : 0;
+	if (want_core != s->core_events) {
+		if (s->core_polled) {
 			ssh_event_remove_fd(s->ev, s->sp.core_fd);
 		}
-		s->core_polled = s->core_open;
+		if (want_core != 0) {
+			ssh_event_add_fd(s->ev, s->sp.core_fd, want_core,
+			    core_cb, s);
+		}
+		s->core_polled = want_core != 0;
+		s->core_events = want_core;
 	}
 }
 
@@ -804,6 +815,7 @@ relay(struct sess *s)
 		int timeout = s->inoff < s->inbuf.len ||
 		    (s->chan != NULL && ssh_channel_poll(s->chan, 0) > 0) ? 20 : 500;
 
+		s->core_full = mailbox_flush(s->pub.mbox);
 		update_polling(s);
 		if (!s->out_open && !s->err_open) {
 			break;	/* the shell closed its terminal: it is done */
@@ -882,8 +894,6 @@ finish(struct sess *s, enum end_reason reason)
 		status = s->shell_status >= 0 ? s->shell_status :
 		    reason == END_LOGOUT ? 0 : 1;
 	}
-	/* Wake a mailbox thread still blocked on the shell's socket. */
-	shutdown(s->sp.core_fd, SHUT_RDWR);
 	mailbox_free(s->pub.mbox);
 	s->pub.mbox = NULL;
 	close(s->sp.core_fd);
@@ -961,6 +971,74 @@ session_allowed(struct sess *s)
 	return false;
 }
 
+/*
+ * Acknowledge what the client sent at once.  OpenSSH's client writes some
+ * handshake messages back to back (NEWKEYS then SERVICE_REQUEST, say)
+ * before it sets TCP_NODELAY, so Nagle holds the second until the first
+ * is acknowledged, and Linux delays that ACK by 40 ms once the
+ * connection looks interactive.  TCP_QUICKACK does not stick, so it is
+ * set each time data arrives, before libssh reads it.
+ */
+static void
+quick_ack(struct sess *s)
+{
+	int one = 1;
+
+	(void)setsockopt(ssh_get_fd(s->ssh), IPPROTO_TCP, TCP_QUICKACK, &one,
+	    sizeof(one));
+}
+
+/*
+ * Wait up to timeout_ms for the connection (and the wake eventfd, once
+ * there is an event loop) and ack what came, then let libssh process it.
+ */
+static int
+handshake_poll(struct sess *s, int timeout_ms)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = ssh_get_fd(s->ssh), .events = POLLIN },
+		{ .fd = s->pub.wake_fd, .events = POLLIN },
+	};
+
+	if (ssh_get_poll_flags(s->ssh) & SSH_WRITE_PENDING) {
+		pfd[0].events |= POLLOUT;
+	}
+	if (poll(pfd, s->ev != NULL ? 2 : 1, timeout_ms) > 0 &&
+	    (pfd[0].revents & POLLIN)) {
+		quick_ack(s);
+	}
+	return s->ev != NULL ? ssh_event_dopoll(s->ev, 0) : SSH_OK;
+}
+
+/* Key exchange, non-blocking so that handshake_poll() can ack early. */
+static bool
+key_exchange(struct sess *s)
+{
+	int64_t deadline = now_ms() + (int64_t)options.kex_timeout * 1000;
+	int rc;
+
+	ssh_set_blocking(s->ssh, 0);
+	while ((rc = ssh_handle_key_exchange(s->ssh)) == SSH_AGAIN) {
+		int64_t left = deadline - now_ms();
+
+		if (left <= 0) {
+			break;
+		}
+		handshake_poll(s, left < 200 ? (int)left : 200);
+	}
+	ssh_set_blocking(s->ssh, 1);
+	if (rc != SSH_OK) {
+		const char *why = ssh_get_error(s->ssh);
+
+		info("key exchange with %s failed: %s", s->pub.addr,
+		    rc == SSH_AGAIN ? "timed out" :
+		    why != NULL && why[0] != '\0' ? why :
+		    "closed by the client");
+		return false;
+	}
+	return true;
+}
+
 /* Until the shell starts: key exchange, authentication, channel setup. */
 static bool
 handshake(struct sess *s)
@@ -976,12 +1054,7 @@ handshake(struct sess *s)
 	ssh_callbacks_init(&s->scb);
 	ssh_set_server_callbacks(s->ssh, &s->scb);
 	ssh_set_auth_methods(s->ssh, SSH_AUTH_METHOD_PASSWORD);
-	if (ssh_handle_key_exchange(s->ssh) != SSH_OK) {
-		const char *why = ssh_get_error(s->ssh);
-
-		info("key exchange with %s failed: %s", s->pub.addr,
-		    why != NULL && why[0] != '\0' ? why :
-		    "timed out or closed by the client");
+	if (!key_exchange(s)) {
 		return false;
 	}
 	info("key exchange done with %s: kex=%s cipher=%s/%s mac=%s/%s",
@@ -998,7 +1071,7 @@ handshake(struct sess *s)
 	deadline = s->pub.login_ms + options.login_grace_time * 1000 +
 	    (int64_t)(s->pub.id * 7919 % 1000) * options.login_grace_time / 10;
 	while (!(s->authed && s->want_shell && s->chan != NULL)) {
-		if (ssh_event_dopoll(s->ev, 200) == SSH_ERROR &&
+		if (handshake_poll(s, 200) == SSH_ERROR &&
 		    connection_lost(s)) {
 			info("connection from %s closed before login",
 			    s->pub.addr);
