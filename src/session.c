@@ -1092,10 +1092,9 @@ handshake(struct sess *s)
 	return true;
 }
 
-static void *
-session_main(void *arg)
+static void
+run_session(struct sess *s)
 {
-	struct sess *s = arg;
 	enum end_reason reason;
 	bool ok;
 
@@ -1135,12 +1134,82 @@ session_main(void *arg)
 	free(s->rbuf);
 	buf_free(&s->inbuf);
 	free(s);
+}
+
+/*
+ * Session threads are kept for the next connection when they finish:
+ * creating a thread, faulting its stack in and releasing it again cost
+ * more than a login's key exchange.  At most POOL_IDLE_MAX wait, each
+ * for POOL_IDLE_MS at most.
+ */
+#define POOL_IDLE_MAX 32
+#define POOL_IDLE_MS (60 * 1000)
+
+static struct sess *pool_job;		/* under count_lock */
+static pthread_cond_t pool_cond = PTHREAD_COND_INITIALIZER;
+static unsigned pool_idle;
+static bool pool_closed;
+
+static void *
+session_main(void *arg)
+{
+	struct sess *s = arg;
+
+	for (;;) {
+		struct timespec ts;
+
+		run_session(s);
+		pthread_mutex_lock(&count_lock);
+		nthreads--;
+		pthread_cond_broadcast(&count_cond);
+		if (pool_closed || pool_idle >= POOL_IDLE_MAX) {
+			pthread_mutex_unlock(&count_lock);
+			break;
+		}
+		pool_idle++;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += POOL_IDLE_MS / 1000;
+		while (pool_job == NULL && !pool_closed) {
+			if (pthread_cond_timedwait(&pool_cond, &count_lock,
+			    &ts) != 0) {
+				break;
+			}
+		}
+		s = pool_job;
+		pool_job = NULL;
+		pool_idle--;
+		pthread_mutex_unlock(&count_lock);
+		if (s == NULL) {
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* Hand s to an idle session thread; false if there is none. */
+static bool
+pool_hand_over(struct sess *s)
+{
+	bool taken = false;
 
 	pthread_mutex_lock(&count_lock);
-	nthreads--;
-	pthread_cond_broadcast(&count_cond);
+	if (pool_idle > 0 && pool_job == NULL && !pool_closed) {
+		pool_job = s;
+		nthreads++;
+		taken = true;
+		pthread_cond_signal(&pool_cond);
+	}
 	pthread_mutex_unlock(&count_lock);
-	return NULL;
+	return taken;
+}
+
+void
+session_pool_close(void)
+{
+	pthread_mutex_lock(&count_lock);
+	pool_closed = true;
+	pthread_cond_broadcast(&pool_cond);
+	pthread_mutex_unlock(&count_lock);
 }
 
 int
@@ -1165,6 +1234,9 @@ session_start(void *ssh, const char *addr, const char *ip)
 		free(s->rbuf);
 		free(s);
 		return -1;
+	}
+	if (pool_hand_over(s)) {
+		return 0;
 	}
 	pthread_mutex_lock(&count_lock);
 	nthreads++;

@@ -65,5 +65,7 @@ void session_set_first_id(unsigned long id);
 unsigned session_threads(void);
 /* Wait until no session thread is left or timeout_ms passed. */
 void session_wait_all(int timeout_ms);
+/* Let the idle session threads kept for new connections go. */
+void session_pool_close(void);
 
 #endif

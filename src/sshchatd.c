@@ -574,6 +574,7 @@ main(int argc, char **argv)
 		    (char *)NULL);
 		_exit(0);
 	}
+	session_pool_close();
 	event_log("SERVER", "action", "stop", (char *)NULL);
 	info("stopped");
 	listener_free();

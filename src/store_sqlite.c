@@ -37,6 +37,13 @@
 #define RETENTION_EVERY_MS	(60 * 60 * 1000)
 #define RETENTION_CHUNK		1000
 #define DAY_MS			(24LL * 60 * 60 * 1000)
+/*
+ * Writes nobody waits for (delivered marks, session rows, settings) wait
+ * this long for company before their own COMMIT, so a login storm or a
+ * busy room shares one fsync among many of them; a waited write takes
+ * them along at once.
+ */
+#define ASYNC_COMMIT_MS		50
 
 #define ERR_NOT_OURS_GARBAGE "%s: not a sshchat message database (file is " \
 	"not a database or is corrupt); move it away to start a new one"
@@ -53,6 +60,8 @@ enum op_kind {
 	OP_SESSION_CLOSE,
 	OP_RECOVER,
 	OP_SETTING,
+	OP_NOP,		/* a barrier: done once everything before it is */
+	OP_KINDS
 };
 
 /*
@@ -230,6 +239,9 @@ static struct {
 	pthread_cond_t work;		/* queue not empty, or stopping */
 	pthread_cond_t done;		/* some waited op is done */
 	struct op *head, *tail;		/* under qlock, as are the flags */
+	int64_t head_ms;		/* when head was queued */
+	unsigned nwaited;		/* queued ops someone waits for */
+	unsigned pending[OP_KINDS];	/* queued or running, by kind */
 	bool accepting;
 	bool stopping;
 	bool failed;
@@ -759,6 +771,8 @@ run_op(struct op *op, int64_t now, const char **what)
 		s = st.w[W_RECOVER];
 		rc = bind_args(s, "ii", op->ms, op->id);
 		break;
+	case OP_NOP:
+		return SQLITE_OK;
 	case OP_SETTING:
 		*what = "saving a setting";
 		if (op->body != NULL) {
@@ -918,15 +932,32 @@ writer_main(void *arg)
 		if (st.head == NULL && st.stopping) {
 			break;
 		}
+		/* Only writes nobody waits for: let a few more join them. */
+		while (st.head != NULL && st.nwaited == 0 && !st.stopping &&
+		    now_ms() < st.head_ms + ASYNC_COMMIT_MS) {
+			struct timespec ts;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += (long)(st.head_ms + ASYNC_COMMIT_MS -
+			    now_ms()) * 1000000;
+			ts.tv_sec += ts.tv_nsec / 1000000000;
+			ts.tv_nsec %= 1000000000;
+			(void)pthread_cond_timedwait(&st.work, &qlock, &ts);
+		}
 		batch = st.head;
 		tailp = &batch;
 		for (n = 0; *tailp != NULL && n < BATCH_MAX; n++) {
+			if ((*tailp)->waited) {
+				st.nwaited--;
+			}
 			tailp = &(*tailp)->next;
 		}
 		st.head = *tailp;
 		*tailp = NULL;
 		if (st.head == NULL) {
 			st.tail = NULL;
+		} else {
+			st.head_ms = now_ms();
 		}
 		failed = st.failed;
 		stopping = st.stopping;
@@ -952,6 +983,7 @@ writer_main(void *arg)
 		}
 		for (op = batch; op != NULL; op = next) {
 			next = op->next;
+			st.pending[op->kind]--;
 			if (op->waited) {
 				op->done = true;
 			} else {
@@ -973,9 +1005,16 @@ enqueue(struct op *op)
 		st.tail->next = op;
 	} else {
 		st.head = op;
+		st.head_ms = now_ms();
 		pthread_cond_signal(&st.work);
 	}
 	st.tail = op;
+	st.pending[op->kind]++;
+	if (op->waited) {
+		st.nwaited++;
+		/* The writer may be holding async writes back: go now. */
+		pthread_cond_signal(&st.work);
+	}
 }
 
 /* Queue op and sleep until the writer ran it.  False if refused. */
@@ -1003,6 +1042,25 @@ submit_wait(struct op *op)
 	}
 	pthread_mutex_unlock(&qlock);
 	return true;
+}
+
+/*
+ * Reads see the writes made before them: when a write of this kind is
+ * still queued (held back by ASYNC_COMMIT_MS) or running, wait until it
+ * is committed.
+ */
+static void
+sync_reads(enum op_kind kind)
+{
+	struct op op = { .kind = OP_NOP };
+	bool pending;
+
+	pthread_mutex_lock(&qlock);
+	pending = st.pending[kind] > 0;
+	pthread_mutex_unlock(&qlock);
+	if (pending) {
+		(void)submit_wait(&op);
+	}
 }
 
 /* Queue a heap op nobody waits for; dropped when writes are refused. */
@@ -1370,6 +1428,7 @@ store_undelivered(const char *user, int64_t after_id, size_t limit,
 	if (limit == 0) {
 		return 0;
 	}
+	sync_reads(OP_MARK);
 	pthread_mutex_lock(&rlock);
 	if (st.rdb == NULL) {
 		pthread_mutex_unlock(&rlock);
@@ -1459,6 +1518,7 @@ read_int64(enum rstmt i, const char *user, const char *what)
 int64_t
 store_count_undelivered(const char *user)
 {
+	sync_reads(OP_MARK);
 	if (user == NULL) {
 		return read_int64(R_COUNT_UNDELIVERED, NULL,
 		    "counting undelivered messages");
@@ -1476,7 +1536,11 @@ store_count_messages(void)
 int64_t
 store_last_login(const char *user)
 {
-	int64_t v = read_int64(R_LAST_LOGIN, user, "reading the last login");
+	int64_t v;
+
+	sync_reads(OP_SESSION_OPEN);
+	sync_reads(OP_SESSION_CLOSE);
+	v = read_int64(R_LAST_LOGIN, user, "reading the last login");
 
 	return v < 0 ? 0 : v;
 }
@@ -1580,6 +1644,7 @@ store_settings(const char *user, void (*fn)(const char *key,
 	sqlite3_stmt *s;
 	int rc, n = 0;
 
+	sync_reads(OP_SETTING);
 	pthread_mutex_lock(&rlock);
 	if (st.rdb == NULL) {
 		pthread_mutex_unlock(&rlock);
