@@ -496,7 +496,7 @@ drain_mailboxes(void)
 	for (int i = 0; i < NSESS; i++) {
 		/* The socket buffer may hold less than the queue: read
 		 * while the mailbox writes, as a session thread would. */
-		while (mailbox_flush(sess[i].mbox) ||
+		while (mailbox_flush(sess[i].mbox) == MAILBOX_FULL ||
 		    mailbox_pending(sess[i].mbox) > 0) {
 			read_shell(i);
 		}

@@ -40,6 +40,8 @@ struct options {
 	int client_alive_count_max;
 	int message_rate;	/* lines a second; 0: no limit */
 	int message_burst;
+	int input_rate;		/* bytes a second per session; 0: no limit */
+	int input_burst;
 	char *motd_file;	/* message of the day; missing: none */
 	char *user;		/* started as root: serve as this user */
 	char *shell_zygote;	/* yes: fork shells from one zygote */

@@ -287,16 +287,17 @@ mailbox_push(struct mailbox *mb, int type, const char *data, size_t len,
 	return true;
 }
 
-bool
+enum mailbox_state
 mailbox_flush(struct mailbox *mb)
 {
-	bool full;
+	enum mailbox_state r;
 
 	pthread_mutex_lock(&mb->lock);
 	mb->kicked = false;
-	full = drain(mb, true);
+	r = drain(mb, true) ? MAILBOX_FULL : mb->retry_ms > now_ms() ?
+	    MAILBOX_RETRY : MAILBOX_IDLE;
 	pthread_mutex_unlock(&mb->lock);
-	return full;
+	return r;
 }
 
 int64_t

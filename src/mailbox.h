@@ -47,12 +47,16 @@ bool mailbox_push(struct mailbox *mb, int type, const char *data,
  * the number of undelivered messages there were.
  */
 int64_t mailbox_fetch_stored(struct mailbox *mb);
+enum mailbox_state {
+	MAILBOX_IDLE,		/* nothing waits */
+	MAILBOX_FULL,		/* records wait for room: poll for POLLOUT */
+	MAILBOX_RETRY,		/* the store failed: flush again in 1 s */
+};
 /*
  * The session thread: write what is queued while the socket takes it,
- * refilling from the store in backlog mode.  Returns true when records
- * wait for room in the socket (poll it for POLLOUT).
+ * refilling from the store in backlog mode.
  */
-bool mailbox_flush(struct mailbox *mb);
+enum mailbox_state mailbox_flush(struct mailbox *mb);
 /* Records waiting to be written. */
 size_t mailbox_pending(struct mailbox *mb);
 /* Free the mailbox and what is still queued; no one may push any more. */

@@ -21,8 +21,7 @@
 struct bucket {
 	struct bucket *next;
 	char user[USER_NAME_MAX + 1];
-	double tokens;
-	int64_t last_ms;
+	struct token_bucket tb;
 	unsigned long refused;	/* since the last report */
 	int64_t report_ms;	/* when refusals were last logged */
 };
@@ -34,6 +33,26 @@ static unsigned
 hash(const char *s)
 {
 	return str_hash(s) % BUCKETS;
+}
+
+void
+bucket_init(struct token_bucket *b, double burst, int64_t now)
+{
+	b->tokens = burst;
+	b->last_ms = now;
+}
+
+double
+bucket_refill(struct token_bucket *b, double rate, double burst, int64_t now)
+{
+	if (now > b->last_ms) {
+		b->tokens += (double)(now - b->last_ms) * rate / 1000.0;
+		b->last_ms = now;
+	}
+	if (b->tokens > burst) {
+		b->tokens = burst;
+	}
+	return b->tokens;
 }
 
 bool
@@ -57,19 +76,14 @@ ratelimit_take(const char *user)
 	if (b == NULL) {
 		b = xcalloc(1, sizeof(*b));
 		snprintf(b->user, sizeof(b->user), "%s", user);
-		b->tokens = burst;
-		b->last_ms = b->report_ms = now;
+		bucket_init(&b->tb, burst, now);
+		b->report_ms = now;
 		b->next = table[h];
 		table[h] = b;
 	}
-	b->tokens += (double)(now - b->last_ms) * options.message_rate / 1000.0;
-	if (b->tokens > burst) {
-		b->tokens = burst;
-	}
-	b->last_ms = now;
-	ok = b->tokens >= 1.0;
+	ok = bucket_refill(&b->tb, options.message_rate, burst, now) >= 1.0;
 	if (ok) {
-		b->tokens -= 1.0;
+		b->tb.tokens -= 1.0;
 	} else {
 		b->refused++;
 	}

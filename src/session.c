@@ -75,6 +75,11 @@ struct sess {
 	size_t inoff;
 	int64_t end_deadline;
 	char *rbuf;
+	/* InputRate/InputBurst: bytes taken from the channel. */
+	struct token_bucket in_budget;
+	bool in_slowed;		/* input waits for the budget */
+	int64_t in_told_ms;	/* when the user and the log were last told */
+	uint64_t in_slowed_count;	/* episodes since then */
 };
 
 static atomic_ulong next_id;
@@ -262,6 +267,60 @@ window_change_cb(ssh_session ssh, ssh_channel chan, int cols, int rows,
 	return 0;
 }
 
+/*
+ * How many of want bytes of input the budget allows now (InputRate,
+ * InputBurst).  What it does not allow stays in libssh, and the closed
+ * window holds the client back: input is slowed down, never dropped.
+ * An episode is told to the user and logged at most once a minute.
+ */
+static size_t
+input_allowance(struct sess *s, size_t want)
+{
+	int64_t now;
+	double tokens;
+	size_t n;
+
+	if (options.input_rate <= 0 || want == 0) {
+		return want;
+	}
+	now = now_ms();
+	tokens = bucket_refill(&s->in_budget, options.input_rate,
+	    options.input_burst, now);
+	n = tokens >= (double)want ? want : (size_t)tokens;
+	if (n == want) {
+		s->in_slowed = false;
+		return n;
+	}
+	if (!s->in_slowed) {
+		s->in_slowed = true;
+		s->in_slowed_count++;
+		if (now - s->in_told_ms >= 60000 || s->in_told_ms == 0) {
+			char *text = xasprintf(MSG_INPUT_SLOWED,
+			    options.input_rate);
+
+			info("input from %s (%s) over InputRate %d bytes/s "
+			    "(burst %d): slowed down, %llu times since last "
+			    "told", s->pub.user[0] ? s->pub.user : "-",
+			    s->pub.addr, options.input_rate,
+			    options.input_burst,
+			    (unsigned long long)s->in_slowed_count);
+			if (s->pub.mbox != NULL) {
+				session_print(&s->pub, REC_ERROR, text);
+			}
+			free(text);
+			s->in_told_ms = now;
+			s->in_slowed_count = 0;
+		}
+	}
+	return n;
+}
+
+static void
+spend_input(struct sess *s, size_t n)
+{
+	s->in_budget.tokens -= (double)n;
+}
+
 static void
 flush_input(struct sess *s)
 {
@@ -317,10 +376,15 @@ pull_input(struct sess *s)
 		if ((size_t)avail > sizeof(tmp)) {
 			avail = (int)sizeof(tmp);
 		}
+		avail = (int)input_allowance(s, (size_t)avail);
+		if (avail <= 0) {
+			break;
+		}
 		n = ssh_channel_read_nonblocking(s->chan, tmp, (uint32_t)avail, 0);
 		if (n <= 0) {
 			break;
 		}
+		spend_input(s, (size_t)n);
 		if (s->inoff > 0 && s->inoff == s->inbuf.len) {
 			s->inbuf.len = s->inoff = 0;
 		}
@@ -342,7 +406,8 @@ data_cb(ssh_session ssh, ssh_channel chan, void *data, uint32_t len,
 	/* Before the shell starts, input is kept for it. */
 	s->pub.last_input_ms = now_ms();
 	room = INBUF_MAX - (s->inbuf.len - s->inoff);
-	take = len < room ? len : room;
+	take = input_allowance(s, len < room ? len : room);
+	spend_input(s, take);
 	if (s->inoff > 0 && s->inoff == s->inbuf.len) {
 		s->inbuf.len = s->inoff = 0;
 	}
@@ -515,7 +580,7 @@ core_cb(socket_t fd, int revents, void *userdata)
 	int type;
 
 	if (revents & POLLOUT) {
-		s->core_full = mailbox_flush(s->pub.mbox);
+		s->core_full = mailbox_flush(s->pub.mbox) == MAILBOX_FULL;
 	}
 	if (!(revents & (POLLIN | POLLHUP | POLLERR))) {
 		return 0;
@@ -808,14 +873,47 @@ check_idle(struct sess *s)
 	}
 }
 
+/*
+ * How long the relay loop may sleep: every event it waits for wakes it
+ * (the connection, the shell, the eventfd); only timers need a timeout.
+ * An idle session does not wake at all, so thousands of them cost no CPU.
+ */
+static int
+relay_timeout(struct sess *s, enum mailbox_state mbs)
+{
+	int64_t now = now_ms(), t = 30000;
+
+	if (s->inoff < s->inbuf.len ||
+	    (s->chan != NULL && ssh_channel_poll(s->chan, 0) > 0)) {
+		return 20;	/* input waits for room in the terminal */
+	}
+	if (mbs == MAILBOX_RETRY) {
+		t = 1000;
+	}
+	if (s->end_deadline != 0 && s->end_deadline - now < t) {
+		t = s->end_deadline - now;
+	}
+	if (options.idle_timeout > 0 && s->pub.end_request == END_NONE) {
+		int64_t limit = (int64_t)options.idle_timeout * 1000;
+		int64_t warn_before = limit / 3 < 60000 ? limit / 3 : 60000;
+		int64_t due = s->pub.last_input_ms + (s->idle_warned ? limit :
+		    limit - warn_before) - now;
+
+		if (due < t) {
+			t = due;
+		}
+	}
+	return t < 10 ? 10 : (int)t;
+}
+
 static enum end_reason
 relay(struct sess *s)
 {
 	for (;;) {
-		int timeout = s->inoff < s->inbuf.len ||
-		    (s->chan != NULL && ssh_channel_poll(s->chan, 0) > 0) ? 20 : 500;
+		enum mailbox_state mbs = mailbox_flush(s->pub.mbox);
+		int timeout = relay_timeout(s, mbs);
 
-		s->core_full = mailbox_flush(s->pub.mbox);
+		s->core_full = mbs == MAILBOX_FULL;
 		update_polling(s);
 		if (!s->out_open && !s->err_open) {
 			break;	/* the shell closed its terminal: it is done */
@@ -1229,6 +1327,7 @@ session_start(void *ssh, const char *addr, const char *ip)
 	s->sp.in_fd = s->sp.out_fd = s->sp.err_fd = s->sp.core_fd = -1;
 	s->shell_status = -1;
 	s->rbuf = xmalloc(RECORD_MAX + 1);
+	bucket_init(&s->in_budget, options.input_burst, now_ms());
 	if (s->pub.wake_fd < 0) {
 		error("eventfd: %s", strerror(errno));
 		free(s->rbuf);
