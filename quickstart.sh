@@ -19,7 +19,7 @@ esac
 # Build tools, libraries, and what the tests drive (the real ssh client).
 packages="build-essential autoconf automake pkg-config libssh-dev \
 libreadline-dev libsqlite3-dev libssl-dev libcrypt-dev libncurses-dev \
-expect openssh-client sshpass mandoc sqlite3 iproute2 procps"
+expect openssh-client sshpass mandoc sqlite3 iproute2 procps ssh-audit"
 
 missing=""
 for p in $packages; do

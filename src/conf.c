@@ -48,6 +48,12 @@ static const struct keyword keywords[] = {
 	{ "ShellPath", CONF_STRING, OPT(shell_path), "", 0, 0 },
 	{ "LogLevel", CONF_CHOICE, OPT(log_level), "info", 0, 0,
 	    "error warn info debug" },
+	/* libssh's list less ecdh-sha2-nistp*, which ssh-audit fails. */
+	{ "KexAlgorithms", CONF_STRING, OPT(kex_algorithms),
+	    "curve25519-sha256,curve25519-sha256@libssh.org,"
+	    "diffie-hellman-group18-sha512,diffie-hellman-group16-sha512,"
+	    "diffie-hellman-group-exchange-sha256,"
+	    "diffie-hellman-group14-sha256", 0, 0 },
 	{ "KexTimeout", CONF_INT, OPT(kex_timeout), "10", 1, 3600,
 	    NULL, true },
 	{ "LoginGraceTime", CONF_INT, OPT(login_grace_time), "60", 1, 3600,

@@ -19,6 +19,7 @@ struct options {
 	char *shell_path;	/* empty: found at start */
 	char *log_level;
 	int kex_timeout;	/* seconds */
+	char *kex_algorithms;	/* comma-separated, offered in this order */
 	int login_grace_time;	/* seconds */
 	int max_auth_tries;
 	int max_line_length;	/* bytes */

@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -34,6 +35,70 @@ static ssh_bind sshbind;
 static int stop_fd = -1;
 static pthread_t listener;
 static bool listener_running;
+
+/*
+ * KexAlgorithms on a bind.  libssh drops the names it does not know
+ * from a list without a word, so each name is tried alone first: a
+ * misspelt one stops the daemon instead of quietly narrowing the list.
+ */
+static int
+set_algorithms(ssh_bind b, char *err, size_t errlen)
+{
+	const char *list = options.kex_algorithms;
+	char *copy, *name, *save = NULL;
+	ssh_bind probe;
+	int rc = 0;
+
+	if (list[0] == '\0') {
+		snprintf(err, errlen, "KexAlgorithms: the list is empty");
+		return -1;
+	}
+	probe = ssh_bind_new();
+	if (probe == NULL) {
+		snprintf(err, errlen, "cannot create the SSH listener");
+		return -1;
+	}
+	copy = xstrdup(list);
+	for (name = strtok_r(copy, ",", &save); name != NULL && rc == 0;
+	    name = strtok_r(NULL, ",", &save)) {
+		if (ssh_bind_options_set(probe, SSH_BIND_OPTIONS_KEY_EXCHANGE,
+		    name) < 0) {
+			snprintf(err, errlen, "KexAlgorithms: '%s' is not a key "
+			    "exchange algorithm this libssh (%s) supports",
+			    name, ssh_version(0));
+			rc = -1;
+		}
+	}
+	if (rc == 0 && (strstr(list, ",,") != NULL || list[0] == ',' ||
+	    list[strlen(list) - 1] == ',')) {
+		snprintf(err, errlen, "KexAlgorithms: empty name in '%s'",
+		    list);
+		rc = -1;
+	}
+	free(copy);
+	ssh_bind_free(probe);
+	if (rc == 0 && ssh_bind_options_set(b, SSH_BIND_OPTIONS_KEY_EXCHANGE,
+	    list) < 0) {
+		snprintf(err, errlen, "KexAlgorithms: %s", ssh_get_error(b));
+		rc = -1;
+	}
+	return rc;
+}
+
+int
+listener_check_algorithms(char *err, size_t errlen)
+{
+	ssh_bind b = ssh_bind_new();
+	int rc;
+
+	if (b == NULL) {
+		snprintf(err, errlen, "cannot create the SSH listener");
+		return -1;
+	}
+	rc = set_algorithms(b, err, errlen);
+	ssh_bind_free(b);
+	return rc;
+}
 
 int
 listener_listen(const char *addr, int port, const char *hostkey,
@@ -58,6 +123,9 @@ listener_listen(const char *addr, int port, const char *hostkey,
 	    hostkey) < 0) {
 		snprintf(err, errlen, "listener options: %s",
 		    ssh_get_error(sshbind));
+		return -1;
+	}
+	if (set_algorithms(sshbind, err, errlen) < 0) {
 		return -1;
 	}
 	if (ssh_bind_listen(sshbind) < 0) {

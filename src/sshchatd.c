@@ -455,6 +455,9 @@ main(int argc, char **argv)
 	if (access(options.shell_path, X_OK) < 0) {
 		die("chat shell %s: %s", options.shell_path, strerror(errno));
 	}
+	if (listener_check_algorithms(err, sizeof(err)) < 0) {
+		die("%s", err);
+	}
 	if (test_only) {
 		struct userdb *db = userdb_acquire();
 
