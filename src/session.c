@@ -967,9 +967,12 @@ finish(struct sess *s, enum end_reason reason)
 	 * Read what the shell sent before it went, up to the end of its
 	 * socket: its REC_STATUS may come after its terminal closed.  A shell
 	 * that neither ends nor writes is killed below after this bound.
+	 * When the client is gone there is no one to give a status to, and
+	 * the shell was not told to end: it is hung up at once.
 	 */
 	set_nonblock(s->sp.core_fd, true);
-	for (int64_t until = now_ms() + 1000; s->core_open;) {
+	for (int64_t until = reason == END_DROPPED || reason == END_EOF ?
+	    0 : now_ms() + 1000; s->core_open;) {
 		struct pollfd pfd = { .fd = s->sp.core_fd, .events = POLLIN };
 		int64_t left = until - now_ms();
 
