@@ -401,31 +401,20 @@ static void *
 conn_main(void *arg)
 {
 	struct conn *c = arg;
-	struct pollfd pfd[2];
 	bool truncated;
 	int type;
 
 	peer_name(c->uid, c->user, sizeof(c->user));
 	debug("admin connection from %s (%s)", c->origin, c->user);
 	while (!c->broken) {
+		enum wait_result w = wait_or_stop(c->fd, adm.stop_fd, -1);
 		ssize_t n;
 
-		pfd[0].fd = c->fd;
-		pfd[0].events = POLLIN;
-		pfd[1].fd = adm.stop_fd;
-		pfd[1].events = POLLIN;
-		if (poll(pfd, 2, -1) < 0) {
-			if (errno == EINTR) {
-				continue;
-			}
+		if (w == WAIT_ERROR) {
 			error("poll: %s", strerror(errno));
-			break;
 		}
-		if (pfd[1].revents != 0) {
+		if (w != WAIT_READY) {
 			break;
-		}
-		if (pfd[0].revents == 0) {
-			continue;
 		}
 		n = recv_record(c, &type, &truncated);
 		if (n < 0) {
@@ -558,27 +547,15 @@ accept_one(int fd)
 static void *
 accept_main(void *arg)
 {
-	struct pollfd pfd[2];
-
 	for (;;) {
+		enum wait_result w = wait_or_stop(adm.fd, adm.stop_fd, -1);
 		int fd;
 
-		pfd[0].fd = adm.fd;
-		pfd[0].events = POLLIN;
-		pfd[1].fd = adm.stop_fd;
-		pfd[1].events = POLLIN;
-		if (poll(pfd, 2, -1) < 0) {
-			if (errno == EINTR) {
-				continue;
-			}
+		if (w == WAIT_ERROR) {
 			error("poll: %s", strerror(errno));
-			break;
 		}
-		if (pfd[1].revents != 0) {
+		if (w != WAIT_READY) {
 			break;
-		}
-		if (pfd[0].revents == 0) {
-			continue;
 		}
 		fd = accept4(adm.fd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0) {

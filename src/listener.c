@@ -269,29 +269,24 @@ accept_one(int lfd)
 static void *
 listener_main(void *arg)
 {
-	struct pollfd pfd[2];
+	int fd = ssh_bind_get_fd(sshbind);
 
 	log_ssh_thread_init(0);
-	pfd[0].fd = ssh_bind_get_fd(sshbind);
-	pfd[0].events = POLLIN;
-	pfd[1].fd = stop_fd;
-	pfd[1].events = POLLIN;
 	while (!server_shutting_down) {
+		enum wait_result w;
+
 		/* Wake each second to log what was counted meanwhile. */
 		flush_refusals();
 		ratelimit_report();
-		if (poll(pfd, 2, 1000) < 0) {
-			if (errno == EINTR) {
-				continue;
-			}
+		w = wait_or_stop(fd, stop_fd, 1000);
+		if (w == WAIT_ERROR) {
 			error("poll: %s", strerror(errno));
+		}
+		if (w == WAIT_ERROR || w == WAIT_STOP) {
 			break;
 		}
-		if (pfd[1].revents != 0) {
-			break;
-		}
-		if (pfd[0].revents & POLLIN) {
-			accept_one(pfd[0].fd);
+		if (w == WAIT_READY) {
+			accept_one(fd);
 		}
 	}
 	return NULL;

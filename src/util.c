@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -264,4 +265,25 @@ set_cloexec(int fd)
 		return -1;
 	}
 	return fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
+}
+
+enum wait_result
+wait_or_stop(int fd, int stop_fd, int timeout_ms)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = fd, .events = POLLIN },
+		{ .fd = stop_fd, .events = POLLIN },
+	};
+	int n;
+
+	do {
+		n = poll(pfd, 2, timeout_ms);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		return WAIT_ERROR;
+	}
+	if (pfd[1].revents != 0) {
+		return WAIT_STOP;
+	}
+	return pfd[0].revents != 0 ? WAIT_READY : WAIT_TIMEOUT;
 }

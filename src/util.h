@@ -52,6 +52,14 @@ unsigned str_hash(const char *s);
 void json_append_string(struct buf *b, const char *s);
 
 int set_nonblock(int fd, bool on);
+
+enum wait_result { WAIT_READY, WAIT_TIMEOUT, WAIT_STOP, WAIT_ERROR };
+/*
+ * Wait up to timeout_ms (-1: forever) until fd is readable (or hung up)
+ * or stop_fd is: the loop of a thread that a stop eventfd ends.
+ * WAIT_ERROR leaves errno set (EINTR is retried).
+ */
+enum wait_result wait_or_stop(int fd, int stop_fd, int timeout_ms);
 int set_cloexec(int fd);
 
 #endif
