@@ -26,7 +26,8 @@
  * Copyright the sshchat authors.  GPL-3.0-or-later.
  */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE
+/* A feature test macro, reserved on purpose. */
+#define _GNU_SOURCE /* NOLINT(bugprone-reserved-identifier,cert-dcl37-c) */
 #endif
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -34,6 +35,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -103,6 +105,9 @@ static uint64_t deadline_ns;
 static atomic_bool stopping;
 static bool run_failed;		/* nothing measured: exit status 1 */
 
+static void die(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+
 static void
 die(const char *fmt, ...)
 {
@@ -139,6 +144,62 @@ xcalloc(size_t n, size_t sz)
 	return p;
 }
 
+static void *
+xreallocarray(void *old, size_t n, size_t sz)
+{
+	size_t bytes;
+	void *p;
+
+	if (sz != 0 && n > SIZE_MAX / sz) {
+		die("out of memory");
+	}
+	bytes = n * sz;
+	if ((p = realloc(old, bytes != 0 ? bytes : 1)) == NULL) {
+		die("out of memory");
+	}
+	return p;
+}
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+		/* sleep the rest */
+	}
+}
+
+/* An option's value: a whole-string number, or die. */
+static int
+opt_int(const char *s)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < INT_MIN ||
+	    v > INT_MAX) {
+		die("'%s' is not a number", s);
+	}
+	return (int)v;
+}
+
+static double
+opt_double(const char *s)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || end == s || *end != '\0' || !isfinite(v)) {
+		die("'%s' is not a number", s);
+	}
+	return v;
+}
+
 static uint64_t
 mono_ns(void)
 {
@@ -166,12 +227,17 @@ samples_add(struct samples *s, uint64_t x)
 {
 	if (s->n == s->cap) {
 		s->cap = s->cap ? s->cap * 2 : 1024;
-		s->v = realloc(s->v, s->cap * sizeof(*s->v));
-		if (s->v == NULL) {
-			die("out of memory");
-		}
+		s->v = xreallocarray(s->v, s->cap, sizeof(*s->v));
 	}
 	s->v[s->n++] = x;
+}
+
+static void
+samples_free(struct samples *s)
+{
+	free(s->v);
+	s->v = NULL;
+	s->n = s->cap = 0;
 }
 
 static void
@@ -193,7 +259,9 @@ cmp_u64(const void *a, const void *b)
 static void
 samples_sort(struct samples *s)
 {
-	qsort(s->v, s->n, sizeof(*s->v), cmp_u64);
+	if (s->n > 1) {		/* s->v is NULL while there is none */
+		qsort(s->v, s->n, sizeof(*s->v), cmp_u64);
+	}
 }
 
 /* Percentile (0..100) of sorted samples, in milliseconds; NAN if none. */
@@ -311,13 +379,14 @@ proc_cpu_ticks(pid_t pid)
 		return -1;
 	}
 	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
+	(void)fclose(f);
 	buf[n] = '\0';
 	/* comm may contain spaces and parentheses: skip to the last ')'. */
 	if ((p = strrchr(buf, ')')) == NULL) {
 		return -1;
 	}
 	/* fields from 3 (state) on; utime is field 14. */
+	/* NOLINTNEXTLINE(cert-err34-c): kernel-formatted, in range */
 	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
 	    "%llu %llu %lld %lld", &ut, &st, &cut, &cst) != 4) {
 		return -1;
@@ -368,9 +437,10 @@ proc_ppid(pid_t pid)
 		return -1;
 	}
 	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
+	(void)fclose(f);
 	buf[n] = '\0';
 	if ((p = strrchr(buf, ')')) == NULL ||
+	    /* NOLINTNEXTLINE(cert-err34-c): kernel-formatted, in range */
 	    sscanf(p + 2, "%*c %d", &ppid) != 1) {
 		return -1;
 	}
@@ -404,11 +474,8 @@ proc_descendants(pid_t root, pid_t **out)
 		}
 		if (n == cap) {
 			cap = cap ? cap * 2 : 4096;
-			pids = realloc(pids, cap * sizeof(*pids));
-			ppids = realloc(ppids, cap * sizeof(*ppids));
-			if (pids == NULL || ppids == NULL) {
-				die("out of memory");
-			}
+			pids = xreallocarray(pids, cap, sizeof(*pids));
+			ppids = xreallocarray(ppids, cap, sizeof(*ppids));
 		}
 		pids[n] = (pid_t)v;
 		ppids[n] = pp;
@@ -455,14 +522,16 @@ proc_pss(pid_t pid, long long *pss, long long *rss)
 	while (fgets(line, sizeof(line), f) != NULL) {
 		long long v;
 
+		/* NOLINTBEGIN(cert-err34-c): kernel-formatted, in range */
 		if (sscanf(line, "Pss: %lld kB", &v) == 1) {
 			*pss = v;
 			got = true;
 		} else if (sscanf(line, "Rss: %lld kB", &v) == 1) {
 			*rss = v;
 		}
+		/* NOLINTEND(cert-err34-c) */
 	}
-	fclose(f);
+	(void)fclose(f);
 	return got;
 }
 
@@ -478,11 +547,12 @@ proc_threads(pid_t pid)
 		return 0;
 	}
 	while (fgets(line, sizeof(line), f) != NULL) {
+		/* NOLINTNEXTLINE(cert-err34-c): kernel-formatted, in range */
 		if (sscanf(line, "Threads: %d", &t) == 1) {
 			break;
 		}
 	}
-	fclose(f);
+	(void)fclose(f);
 	return t;
 }
 
@@ -508,7 +578,7 @@ wait_descendants_at_most(int want, double timeout_s)
 		    mono_ns() >= end) {
 			return n;
 		}
-		usleep(50 * 1000);
+		sleep_ms(50);
 	}
 }
 
@@ -518,8 +588,8 @@ self_cpu_s(void)
 	struct rusage ru;
 
 	getrusage(RUSAGE_SELF, &ru);
-	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-	    (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 /* ---------------------------------------------------------------- sessions */
@@ -915,13 +985,18 @@ send_broadcast(struct worker *w, struct conn *c, int k)
 static uint64_t
 parse_stamp(const char *p)
 {
+	char *end;
 	unsigned long long t;
-	unsigned seq;
 
-	if (sscanf(p, "%u:%llu", &seq, &t) == 2) {
-		return t;
+	if (!isdigit((unsigned char)*p)) {
+		return 0;
 	}
-	return 0;
+	(void)strtoul(p, &end, 10);		/* the sequence number */
+	if (*end != ':' || !isdigit((unsigned char)end[1])) {
+		return 0;
+	}
+	t = strtoull(end + 1, NULL, 10);	/* ULLONG_MAX if too long */
+	return t;
 }
 
 static void
@@ -986,12 +1061,12 @@ on_line(struct worker *w, struct conn *c, const char *line, uint64_t now)
 	case R_FANOUT_RECV:
 		if ((p = strstr(line, fanout_tag)) != NULL &&
 		    p[strlen(fanout_tag)] == '-') {
-			int k = atoi(p + strlen(fanout_tag) + 1);
+			long k = strtol(p + strlen(fanout_tag) + 1, NULL, 10);
 
 			if (k >= 0 && k < nrounds_total && k > c->last_round) {
 				uint64_t prev;
 
-				c->last_round = k;
+				c->last_round = (int)k;
 				c->received++;
 				w->received++;
 				prev = atomic_load(&rounds[k].last_ns);
@@ -1333,7 +1408,7 @@ wait_quiet(double max_s)
 	for (;;) {
 		double el;
 
-		usleep(500 * 1000);
+		sleep_ms(500);
 		cur = proc_tree_cpu(opt.pid);
 		el = (double)(mono_ns() - t0) / 1e9;
 		if ((double)(cur - prev) / (double)clk_tck < 0.05 ||
@@ -1389,7 +1464,7 @@ scenario_login(void)
 		/* Shells exit after the disconnect; cutime counts them once
 		 * they are reaped. */
 		wait_descendants_at_most(base, 10);
-		usleep(200 * 1000);
+		sleep_ms(200);
 		cpu1 = proc_tree_cpu(opt.pid);
 	}
 	if (bg > 0) {
@@ -1435,6 +1510,11 @@ scenario_login(void)
 	put("bench_cpu_per_login_ms", ok ? (self1 - self0) * 1000.0 / ok : 0,
 	    "ms");
 	put("bench_cpu_pct", 100.0 * (self1 - self0) / el, "% of 1 core");
+	samples_free(&tot);
+	samples_free(&kex);
+	samples_free(&auth);
+	samples_free(&shell);
+	samples_free(&prompt);
 }
 
 static void
@@ -1615,11 +1695,12 @@ scenario_latency(void)
 	puti("lost", sent - recv, "");
 	puti("acked", acked, "");
 	puti("errors", errors, "");
-	put("achieved_rate", recv / el, "msgs/s");
+	put("achieved_rate", (double)recv / el, "msgs/s");
 	put("lat_p50_ms", pct_ms(&lat, 50), "ms");
 	put("lat_p90_ms", pct_ms(&lat, 90), "ms");
 	put("lat_p99_ms", pct_ms(&lat, 99), "ms");
 	put("lat_max_ms", pct_ms(&lat, 100), "ms");
+	samples_free(&lat);
 	finish_common((double)(mono_ns() - run_start) / 1e9,
 	    self_cpu_s() - self0, cpu0, recv, "msg");
 	put_server_info();
@@ -1748,9 +1829,10 @@ scenario_durable(void)
 	puti("delivered", recv, "");
 	puti("unfinished_senders", atomic_load(&durable_left), "");
 	put("elapsed_s", el, "s");
-	put("acked_per_s", acked / el, "msgs/s");
+	put("acked_per_s", (double)acked / el, "msgs/s");
 	put("ack_p50_ms", pct_ms(&ack, 50), "ms");
 	put("ack_p99_ms", pct_ms(&ack, 99), "ms");
+	samples_free(&ack);
 	finish_common((double)(mono_ns() - run_start) / 1e9,
 	    self_cpu_s() - self0, cpu0, acked, "msg");
 	put_server_info();
@@ -1791,6 +1873,8 @@ check_host(void)
 			    "::1): refusing to load anything else", opt.host);
 		}
 	}
+	/* getaddrinfo() succeeded: res holds at least one address. */
+	/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference) */
 	if (getnameinfo(res->ai_addr, res->ai_addrlen, opt.addr,
 	    sizeof(opt.addr), NULL, 0, NI_NUMERICHOST) != 0) {
 		die("%s: cannot format the address", opt.host);
@@ -1916,32 +2000,32 @@ main(int argc, char **argv)
 	    lopts, NULL)) != -1) {
 		switch (ch) {
 		case 'H': opt.host = optarg; break;
-		case 'P': opt.port = (unsigned)atoi(optarg); break;
-		case 'n': opt.n = atoi(optarg); break;
-		case 'c': opt.c = atoi(optarg); break;
-		case 'k': opt.k = atoi(optarg); break;
-		case 'u': opt.u = atoi(optarg); break;
-		case 'p': opt.p = atoi(optarg); break;
-		case 'r': opt.r = atof(optarg); break;
-		case 'd': opt.d = atof(optarg); break;
-		case 's': opt.s = atoi(optarg); break;
-		case 'm': opt.m = atoi(optarg); break;
-		case 'w': opt.w = atoi(optarg); break;
-		case 'g': opt.gap_ms = atof(optarg); break;
-		case 'b': opt.b = atoi(optarg); break;
-		case 'T': opt.time_limit = atoi(optarg); break;
+		case 'P': opt.port = (unsigned)opt_int(optarg); break;
+		case 'n': opt.n = opt_int(optarg); break;
+		case 'c': opt.c = opt_int(optarg); break;
+		case 'k': opt.k = opt_int(optarg); break;
+		case 'u': opt.u = opt_int(optarg); break;
+		case 'p': opt.p = opt_int(optarg); break;
+		case 'r': opt.r = opt_double(optarg); break;
+		case 'd': opt.d = opt_double(optarg); break;
+		case 's': opt.s = opt_int(optarg); break;
+		case 'm': opt.m = opt_int(optarg); break;
+		case 'w': opt.w = opt_int(optarg); break;
+		case 'g': opt.gap_ms = opt_double(optarg); break;
+		case 'b': opt.b = opt_int(optarg); break;
+		case 'T': opt.time_limit = opt_int(optarg); break;
 		case 'v': opt.verbose = true; break;
 		case O_PASSWORD: opt.password = optarg; break;
 		case O_PREFIX: opt.prefix = optarg; break;
-		case O_NUSERS: opt.nusers = atoi(optarg); break;
-		case O_OFFSET: opt.user_offset = atoi(optarg); break;
+		case O_NUSERS: opt.nusers = opt_int(optarg); break;
+		case O_OFFSET: opt.user_offset = opt_int(optarg); break;
 		case O_ADMIN: opt.admin = optarg; break;
 		case O_FANCMD: opt.fanout_cmd = optarg; break;
 		case O_SETUP: opt.setup = optarg; break;
 		case O_PROMPT: opt.prompt_fmt = optarg; break;
-		case O_PID: opt.pid = (pid_t)atoi(optarg); break;
-		case O_TIMEOUT: opt.conn_timeout = atoi(optarg); break;
-		case O_SETTLE: opt.settle = atof(optarg); break;
+		case O_PID: opt.pid = (pid_t)opt_int(optarg); break;
+		case O_TIMEOUT: opt.conn_timeout = opt_int(optarg); break;
+		case O_SETTLE: opt.settle = opt_double(optarg); break;
 		case O_JSON: opt.json = true; break;
 		case O_NODELAY: opt.nodelay = true; break;
 		case O_LABEL: opt.label = optarg; break;
@@ -1976,9 +2060,10 @@ main(int argc, char **argv)
 	check_host();
 	raise_nofile();
 	clk_tck = sysconf(_SC_CLK_TCK);
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
+	/* Cannot fail: valid signals, valid handlers. */
+	(void)signal(SIGPIPE, SIG_IGN);
+	(void)signal(SIGINT, on_signal);
+	(void)signal(SIGTERM, on_signal);
 	deadline_ns = mono_ns() + (uint64_t)opt.time_limit * 1000000000ull;
 	if (ssh_init() < 0) {
 		die("ssh_init failed");

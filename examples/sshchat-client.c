@@ -501,6 +501,7 @@ static bool
 pump(void)
 {
 	struct pending_line *p = conn->queue;
+	size_t n;
 	int rc;
 
 	if (p == NULL || !conn->ready) {
@@ -516,10 +517,9 @@ pump(void)
 		explicit_bzero(conn->echo, strlen(conn->echo));
 		free(conn->echo);
 	}
-	conn->echo =
-	    xrealloc(NULL, strlen(conn->shell_prompt) + strlen(p->text) + 1);
-	strcpy(conn->echo, conn->shell_prompt);
-	strcat(conn->echo, p->text);
+	n = strlen(conn->shell_prompt) + strlen(p->text) + 1;
+	conn->echo = xrealloc(NULL, n);
+	snprintf(conn->echo, n, "%s%s", conn->shell_prompt, p->text);
 	conn->echo[strlen(conn->echo) - 1] = '\0'; /* the newline */
 	rc = ssh_channel_write(conn->chan, p->text, (uint32_t)strlen(p->text));
 	explicit_bzero(p->text, strlen(p->text));
@@ -908,7 +908,8 @@ handle_line(char *line)
 	}
 	/* These read passwords from the terminal, which we do not relay. */
 	if (is_word(p, "passwd") || is_word(p, "useradd")) {
-		say(CL_NO_SECRETS, strtok(p, " \t"));
+		p[strcspn(p, " \t")] = '\0';	/* the command's name */
+		say(CL_NO_SECRETS, p);
 		return;
 	}
 	if (strlen(line) > SEND_MAX) {
@@ -1114,7 +1115,7 @@ main(int argc, char **argv)
 	if (!accept_any_key) {
 		known_hosts = known_hosts_path();
 	}
-	setlocale(LC_ALL, "");
+	(void)setlocale(LC_ALL, "");	/* else the C locale: still usable */
 	if (ssh_init() != SSH_OK) {
 		fputs("sshchat-client: cannot initialise libssh\n", stderr);
 		return 1;

@@ -90,6 +90,7 @@ socket_alive(const struct sockaddr_un *sa)
 	if (fd < 0) {
 		return -1;
 	}
+	/* NOLINTNEXTLINE(bugprone-branch-clone): "in use" for two reasons */
 	if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0) {
 		rc = 1;
 	} else if (errno == ECONNREFUSED || errno == ENOENT) {
@@ -557,6 +558,8 @@ accept_main(void *arg)
 		if (w != WAIT_READY) {
 			break;
 		}
+		/* cppcheck's gnu.cfg says addrlen must not be NULL: it may. */
+		/* cppcheck-suppress nullPointer */
 		fd = accept4(adm.fd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EINTR || errno == EAGAIN ||

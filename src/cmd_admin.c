@@ -100,7 +100,8 @@ cmd_useradd(struct cmd_ctx *ctx, int argc, char **argv)
 	if (ctx_ask(ctx, 2, PROMPT_NEW_PASSWORD, PROMPT_RETYPE)) {
 		return CMD_ASK;
 	}
-	if (ctx->nsecrets != 2 || strcmp(ctx->secrets[0], ctx->secrets[1])) {
+	if (ctx->nsecrets != 2 ||
+	    strcmp(ctx->secrets[0], ctx->secrets[1]) != 0) {
 		ctx_errorf(ctx, ERR_PASSWORD_MISMATCH);
 		return 1;
 	}

@@ -455,8 +455,10 @@ format_utc(time_t t, char *out, size_t outlen)
 {
 	struct tm tm;
 
-	gmtime_r(&t, &tm);
-	strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+		snprintf(out, outlen, "?");	/* a year out of range */
+	}
 }
 
 static void

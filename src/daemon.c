@@ -83,7 +83,7 @@ daemon_motd(struct buf *out)
 			free(safe);
 		}
 		if (fp != NULL) {
-			fclose(fp);
+			(void)fclose(fp);	/* read only */
 		}
 		text = b.data;
 	}

@@ -8,8 +8,11 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <openssl/rand.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,22 +37,56 @@ static unsigned unauth_total;
 static unsigned long refusals;
 static int start_begin = 10, start_rate = 30, start_full = 100;
 
+/* Digits at *p into *v, moving *p past them; false if none or too big. */
+static bool
+parse_uint(const char **p, int *v)
+{
+	char *end;
+	long n;
+
+	if (**p < '0' || **p > '9') {
+		return false;
+	}
+	errno = 0;
+	n = strtol(*p, &end, 10);
+	if (errno != 0 || n > INT_MAX) {
+		return false;
+	}
+	*v = (int)n;
+	*p = end;
+	return true;
+}
+
 int
 gate_configure(char *err, size_t errlen)
 {
-	int b, r, f, n = 0;
+	const char *p = options.max_startups;
+	int v[3], n = 0, b, r, f;
 
-	if (sscanf(options.max_startups, "%d:%d:%d%n", &b, &r, &f, &n) == 3 &&
-	    options.max_startups[n] == '\0') {
-		/* start:rate:full */
-	} else if (sscanf(options.max_startups, "%d%n", &f, &n) == 1 &&
-	    options.max_startups[n] == '\0') {
-		b = f;
-		r = 100;
-	} else {
+	/* N, or start:rate:full; n = 0 when neither */
+	for (;;) {
+		if (n == 3 || !parse_uint(&p, &v[n])) {
+			n = 0;
+			break;
+		}
+		n++;
+		if (*p != ':') {
+			break;
+		}
+		p++;
+	}
+	if (*p != '\0' || (n != 1 && n != 3)) {
 		snprintf(err, errlen, "MaxStartups: '%s' is not N or "
 		    "start:rate:full", options.max_startups);
 		return -1;
+	}
+	if (n == 1) {
+		b = f = v[0];
+		r = 100;
+	} else {
+		b = v[0];
+		r = v[1];
+		f = v[2];
 	}
 	if (b < 1 || f < b || r < 1 || r > 100 || f > 100000) {
 		snprintf(err, errlen, "MaxStartups: '%s': need 1 <= start <= "

@@ -387,7 +387,7 @@ escape_c0(struct buf *b, enum style style, uint32_t cp)
 
 	if (style == STYLE_TERMINAL) {
 		s[0] = '^';
-		s[1] = cp == 0x7f ? '?' : (char)(cp + 0x40);
+		s[1] = (char)(cp == 0x7f ? '?' : cp + 0x40);
 		buf_append(b, s, 2);
 		return;
 	}

@@ -119,8 +119,8 @@ on_signal(int sig)
 		got_sigint = 1;
 	} else {
 		restore_terminal();
-		signal(sig, SIG_DFL);
-		raise(sig);	/* delivered as the handler returns */
+		(void)signal(sig, SIG_DFL);	/* cannot fail */
+		(void)raise(sig);	/* delivered as the handler returns */
 	}
 	(void)!write(sig_pipe[1], "", 1);
 	errno = saved_errno;
@@ -185,7 +185,8 @@ print_payload(FILE *fp, const char *data, size_t len)
 	if (fp == stderr) {
 		fflush(stdout);
 	}
-	fwrite(data, 1, len, fp);
+	/* An error stays in fp; main() reports one on stdout at the end. */
+	(void)fwrite(data, 1, len, fp);
 	if (len == 0 || data[len - 1] != '\n') {
 		fputc('\n', fp);
 	}

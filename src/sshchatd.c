@@ -51,6 +51,9 @@ usage(FILE *fp)
 	    "                [-p port] [-S state_dir] [-u users_file]\n");
 }
 
+static void die(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+
 static void
 die(const char *fmt, ...)
 {
@@ -184,6 +187,11 @@ drop_privileges(const char *admin_path)
 	if (options.user[0] == '\0' || geteuid() != 0) {
 		return;
 	}
+	/*
+	 * The one getpw*() call not made _r: the start-up thread, before
+	 * any thread that could look a user up (admin.c uses getpwuid_r).
+	 */
+	/* cppcheck-suppress getpwnamCalled */
 	pw = getpwnam(options.user);
 	if (pw == NULL) {
 		die("User %s: no such user (create it, e.g. useradd --system "
@@ -381,7 +389,7 @@ main(int argc, char **argv)
 	 * Before any thread exists: every thread inherits this mask, and the
 	 * signals arrive only through the signalfd read in this thread.
 	 */
-	signal(SIGPIPE, SIG_IGN);
+	(void)signal(SIGPIPE, SIG_IGN);	/* cannot fail */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);

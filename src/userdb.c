@@ -283,7 +283,6 @@ check_hash(const char *h, char *why, size_t whylen)
 {
 	char method[16], esc[80];
 	size_t i, n;
-	int rc;
 
 	for (i = 0; i < ARRAY_SIZE(hash_prefixes); i++) {
 		if (has_prefix(h, hash_prefixes[i])) {
@@ -311,14 +310,13 @@ check_hash(const char *h, char *why, size_t whylen)
 		return false;
 	}
 #ifdef CRYPT_SALT_OK
-	rc = crypt_checksalt(h);
+	int rc = crypt_checksalt(h);
+
 	if (rc != CRYPT_SALT_OK && rc != CRYPT_SALT_METHOD_LEGACY) {
 		set_err(why, whylen, "password hash method %s is not "
 		    "supported by this system's libcrypt", hash_prefixes[i]);
 		return false;
 	}
-#else
-	(void)rc;
 #endif
 	return true;
 }
@@ -541,10 +539,12 @@ index_names(struct userdb *db, const char *name, char *err, size_t errlen)
 	const struct user *dup = NULL, *first = NULL;
 	size_t i, j;
 
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	db->byname = xcalloc(db->n, sizeof(*db->byname));
 	for (i = 0; i < db->n; i++) {
 		db->byname[i] = &db->users[i];
 	}
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	qsort(db->byname, db->n, sizeof(*db->byname), byname_cmp);
 	/* Equal names sort by line: report the earliest repetition. */
 	for (i = 0; i < db->n; i = j) {
@@ -855,6 +855,7 @@ userdb_find(const struct userdb *db, const char *name)
 	if (db == NULL || name == NULL || db->n == 0) {
 		return NULL;
 	}
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	up = bsearch(name, db->byname, db->n, sizeof(*db->byname), find_cmp);
 	if (up == NULL || strcmp((*up)->name, name) != 0) {
 		return NULL;

@@ -207,8 +207,10 @@ time_iso8601(char *out, size_t outlen)
 	char tmp[32];
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(tmp, sizeof(tmp), "%Y-%m-%dT%H:%M:%S", &tm);
+	if (gmtime_r(&ts.tv_sec, &tm) == NULL ||
+	    strftime(tmp, sizeof(tmp), "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
+		snprintf(tmp, sizeof(tmp), "?");	/* a year out of range */
+	}
 	snprintf(out, outlen, "%s.%03ldZ", tmp, ts.tv_nsec / 1000000);
 }
 
