@@ -453,12 +453,7 @@ cmp_row(const void *a, const void *b)
 static void
 format_utc(time_t t, char *out, size_t outlen)
 {
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
-		snprintf(out, outlen, "?");	/* a year out of range */
-	}
+	time_utc(t, "%Y-%m-%dT%H:%M:%SZ", out, outlen);
 }
 
 static void

@@ -181,6 +181,20 @@ str_hash(const char *s)
 	return h;
 }
 
+int
+str_to_int(const char *s, int min, int max, int def)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > max) {
+		return def;
+	}
+	return (int)v;
+}
+
 void
 json_append_string(struct buf *b, const char *s)
 {
@@ -203,15 +217,31 @@ void
 time_iso8601(char *out, size_t outlen)
 {
 	struct timespec ts;
-	struct tm tm;
 	char tmp[32];
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	if (gmtime_r(&ts.tv_sec, &tm) == NULL ||
-	    strftime(tmp, sizeof(tmp), "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
-		snprintf(tmp, sizeof(tmp), "?");	/* a year out of range */
-	}
+	time_utc(ts.tv_sec, "%Y-%m-%dT%H:%M:%S", tmp, sizeof(tmp));
 	snprintf(out, outlen, "%s.%03ldZ", tmp, ts.tv_nsec / 1000000);
+}
+
+void
+time_utc(int64_t secs, const char *fmt, char *out, size_t outlen)
+{
+	time_t t = (time_t)secs;
+	struct tm tm;
+
+	/* Without the checks, tm or out would be undefined. */
+	if (gmtime_r(&t, &tm) == NULL) {
+		snprintf(out, outlen, "?");
+		return;
+	}
+	/* fmt is checked at the callers: util.h gives its format. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	if (strftime(out, outlen, fmt, &tm) == 0) {
+		snprintf(out, outlen, "?");
+	}
+#pragma GCC diagnostic pop
 }
 
 int64_t

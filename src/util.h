@@ -33,6 +33,9 @@ void buf_free(struct buf *b);
 
 /* UTC ISO-8601 with milliseconds, e.g. 2026-11-24T02:00:00.123Z. */
 void time_iso8601(char *out, size_t outlen);
+/* strftime of Unix time secs in UTC; "?" if out of range or too long. */
+void time_utc(int64_t secs, const char *fmt, char *out, size_t outlen)
+    __attribute__((format(strftime, 2, 0)));
 /* Monotonic clock in milliseconds. */
 int64_t now_ms(void);
 /* Wall clock: Unix time in milliseconds. */
@@ -47,6 +50,8 @@ void set_err(char *err, size_t errlen, const char *fmt, ...)
 
 /* FNV-1a of a string, for the daemon's hash tables. */
 unsigned str_hash(const char *s);
+/* s, all of it, as a decimal int in [min, max]; else def (never atoi's UB). */
+int str_to_int(const char *s, int min, int max, int def);
 
 /* Append s as a JSON string literal (quotes and escapes included). */
 void json_append_string(struct buf *b, const char *s);
