@@ -6,7 +6,8 @@
 #   tests/lint.sh [compiler flags]     (make lint passes the build's)
 #
 # Run from the build directory; top_srcdir (default .) locates the
-# sources.  LINT_JOBS (default 2) files are analysed at a time.  Exits 1
+# sources.  LINT_JOBS (default 2) files are analysed at a time; CPPCHECK
+# and CLANG_TIDY name other binaries of the tools.  Exits 1
 # on any finding not suppressed; a tool that is not installed is skipped
 # with a message (exit 0 if both are missing, so say it loudly).
 set -u
@@ -14,15 +15,13 @@ set -u
 src=${top_srcdir:-.}
 jobs=${LINT_JOBS:-2}
 cppcheck=${CPPCHECK:-cppcheck}
-tidy=${CLANG_TIDY:-}
-if [ -z "$tidy" ]; then
-	for t in clang-tidy clang-tidy-14; do
-		if command -v "$t" >/dev/null 2>&1; then
-			tidy=$t
-			break
-		fi
-	done
-fi
+tidy=
+for t in ${CLANG_TIDY:-clang-tidy clang-tidy-14}; do
+	if command -v "$t" >/dev/null 2>&1; then
+		tidy=$t
+		break
+	fi
+done
 
 files=$(ls "$src"/src/*.c "$src"/examples/*.c "$src"/bench/*.c)
 nfiles=$(echo "$files" | wc -l)
@@ -53,12 +52,14 @@ if command -v "$cppcheck" >/dev/null 2>&1; then
 		status=1
 	fi
 else
-	echo "lint: cppcheck is not installed: SKIPPED (apt-get install cppcheck)"
+	echo "lint: cppcheck is not installed: SKIPPED" \
+	    "(apt-get install cppcheck)"
 fi
 
 if [ -n "$tidy" ]; then
 	ran=$((ran + 1))
-	echo "lint: $("$tidy" --version | sed -n 's/.*LLVM version/clang-tidy/p') over $nfiles files"
+	v=$("$tidy" --version | sed -n 's/.*LLVM version/clang-tidy/p')
+	echo "lint: $v over $nfiles files"
 	# One file per clang-tidy, $jobs at a time; the flags after -- are
 	# the compiler's.  WarningsAsErrors in .clang-tidy: any finding
 	# makes clang-tidy, so xargs, exit non-zero.
@@ -68,8 +69,7 @@ if [ -n "$tidy" ]; then
 	    --extra-arg=-Wno-unknown-warning-option \
 	    {} -- "$@" >"$out" 2>&1 || tidy_rc=$?
 	# Drop clang-tidy's "N warnings generated." chatter, keep the rest.
-	grep -v -E '^[0-9]+ (warning|error)s?( and [0-9]+ (warning|error)s?)? generated\.$' \
-	    "$out"
+	grep -v -E '^[0-9]+ (warning|error)s? (and [0-9]+ .*)?generated' "$out"
 	n=$(grep -c -E '^[^ ].*: (error|warning): ' "$out")
 	if [ "$n" -ne 0 ]; then
 		echo "lint: clang-tidy: $n findings:"
@@ -80,11 +80,13 @@ if [ -n "$tidy" ]; then
 		status=1
 	fi
 else
-	echo "lint: clang-tidy is not installed: SKIPPED (apt-get install clang-tidy)"
+	echo "lint: clang-tidy is not installed: SKIPPED" \
+	    "(apt-get install clang-tidy)"
 fi
 
 if [ "$ran" -eq 0 ]; then
-	echo "lint: neither cppcheck nor clang-tidy is installed: nothing checked"
+	echo "lint: neither cppcheck nor clang-tidy is installed:" \
+	    "nothing checked"
 elif [ "$status" -eq 0 ]; then
 	echo "lint: clean"
 fi
