@@ -36,11 +36,7 @@ chat_view_init(struct chat_view *v, const char *user, bool color_ok,
 static void
 format_date(int64_t ms, char *out, size_t outlen)
 {
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, outlen, "%b %d %H:%M", &tm);
+	time_utc(ms / 1000, "%b %d %H:%M", out, outlen);
 }
 
 /* A stable colour per name: one of six bright foregrounds. */
@@ -160,12 +156,8 @@ chat_format_message(const struct store_message *m, const struct chat_view *v,
 	if (stored) {
 		format_date(m->sent_ms, when, sizeof(when));
 	} else if (v->timestamps) {
-		time_t t = (time_t)(m->sent_ms > 0 ? m->sent_ms / 1000 :
-		    wall_ms() / 1000);
-		struct tm tm;
-
-		gmtime_r(&t, &tm);
-		strftime(when, sizeof(when), "%H:%M ", &tm);
+		time_utc(m->sent_ms > 0 ? m->sent_ms / 1000 :
+		    wall_ms() / 1000, "%H:%M ", when, sizeof(when));
 		buf_appendf(&b, "%s", when);
 	}
 	switch (m->kind) {
@@ -238,12 +230,9 @@ chat_format_notice(const char *user, bool joined, const struct chat_view *v)
 	struct buf b = { 0 };
 
 	if (v->timestamps) {
-		time_t t = time(NULL);
-		struct tm tm;
 		char when[16];
 
-		gmtime_r(&t, &tm);
-		strftime(when, sizeof(when), "%H:%M ", &tm);
+		time_utc(time(NULL), "%H:%M ", when, sizeof(when));
 		buf_appendf(&b, "%s", when);
 	}
 	buf_append(&b, "* ", 2);

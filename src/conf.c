@@ -262,6 +262,13 @@ parse_file(const char *path, struct options *o, char *err, size_t errlen)
 			return -1;
 		}
 	}
+	if (ferror(fp)) {
+		/* Not the end of the file: half a configuration is none. */
+		snprintf(err, errlen, "%s: read error after line %u", path,
+		    lineno);
+		(void)fclose(fp);	/* read only */
+		return -1;
+	}
 	(void)fclose(fp);		/* read only */
 	return 0;
 }

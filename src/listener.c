@@ -109,6 +109,7 @@ listener_listen(const char *addr, int port, const char *hostkey,
 	bool no = false;
 	int fd;
 
+	memset(&ss, 0, sizeof(ss));	/* for clang-analyzer */
 	sshbind = ssh_bind_new();
 	if (sshbind == NULL) {
 		snprintf(err, errlen, "cannot create the SSH listener");
@@ -229,12 +230,13 @@ accept_one(int lfd)
 	ssh_session ssh;
 	int fd, one = 1;
 
+	memset(&ss, 0, sizeof(ss));	/* for clang-analyzer */
 	fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
 	if (fd < 0) {
 		if (errno == EMFILE || errno == ENFILE) {
 			/* Out of fds: back off instead of spinning. */
 			error("accept: %s", strerror(errno));
-			usleep(100 * 1000);
+			(void)poll(NULL, 0, 100);
 		}
 		return;
 	}

@@ -625,7 +625,7 @@ core_cb(socket_t fd, int revents, void *userdata)
 		run_line(s, "logout", 6, NULL, 0);
 		break;
 	case REC_STATUS:
-		s->shell_status = atoi(s->rbuf);
+		s->shell_status = str_to_int(s->rbuf, 0, 255, -1);
 		break;
 	case REC_COMPLETE:
 		command_complete(s->rbuf, s->pub.role, &b);
@@ -831,7 +831,8 @@ update_polling(struct sess *s)
 		}
 		s->err_polled = want_err;
 	}
-	want_core = s->core_open ? POLLIN | (s->core_full ? POLLOUT : 0) : 0;
+	want_core = (short)(s->core_open ?
+	    POLLIN | (s->core_full ? POLLOUT : 0) : 0);
 	if (want_core != s->core_events) {
 		if (s->core_polled) {
 			ssh_event_remove_fd(s->ev, s->sp.core_fd);

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <locale.h>
 #include <poll.h>
 #include <signal.h>
@@ -363,7 +364,7 @@ handle_record(int type, const char *data, size_t len, int *status)
 		break;
 	case REC_DONE:
 		if (status != NULL) {
-			*status = atoi(data);
+			*status = str_to_int(data, INT_MIN, INT_MAX, 1);
 		}
 		break;
 	case REC_EXIT:
@@ -822,7 +823,7 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	setlocale(LC_ALL, "");
+	(void)setlocale(LC_ALL, "");	/* else the C locale: still usable */
 	if (zygote) {
 		return zygote_main();
 	}
