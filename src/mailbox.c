@@ -49,6 +49,7 @@ struct mailbox {
 	int64_t *seen;
 	size_t nseen, seen_at;
 	unsigned long dropped;	/* room lines dropped since last told */
+	unsigned long left;	/* live messages left in the store */
 	int64_t cursor;		/* highest message id taken from the store */
 	int64_t retry_ms;	/* after a store error, refill from then */
 	int fd;
@@ -132,17 +133,19 @@ refill(struct mailbox *mb)
 	struct chat_view view;
 	size_t room = mb->cap > mb->messages ? mb->cap - mb->messages : 0;
 	int64_t after = mb->cursor;
+	unsigned long left;
 	int n;
 
 	if (room == 0) {
 		return 0;
 	}
+	left = mb->left;
 	pthread_mutex_unlock(&mb->lock);
 	n = store_undelivered(mb->user, after, room, &msgs);
 	pthread_mutex_lock(&mb->lock);
 	if (n < 0) {
 		/* Try again when the queue next drains. */
-		return 0;
+		return -1;
 	}
 	chat_view_init(&view, mb->user, mb->color, 0);
 	for (int i = 0; i < n; i++) {
@@ -157,7 +160,8 @@ refill(struct mailbox *mb)
 		}
 		free(text);
 	}
-	if ((size_t)n < room) {
+	/* A message left in the store meanwhile may be past our snapshot. */
+	if ((size_t)n < room && mb->left == left) {
 		mb->backlog = false;
 	}
 	store_messages_free(msgs, n);
@@ -181,12 +185,12 @@ drain(struct mailbox *mb, bool with_refill)
 			    mb->closed || now_ms() < mb->retry_ms) {
 				return false;
 			}
-			refill(mb);
-			if (mb->head == NULL) {
-				if (mb->backlog) {
-					/* The store failed: try again later. */
-					mb->retry_ms = now_ms() + 1000;
-				}
+			if (refill(mb) < 0) {
+				/* The store failed: try again later. */
+				mb->retry_ms = now_ms() + 1000;
+				return false;
+			}
+			if (mb->head == NULL && !mb->backlog) {
 				return false;
 			}
 			continue;
@@ -199,7 +203,15 @@ drain(struct mailbox *mb, bool with_refill)
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
 				return true;
 			}
-			/* The shell is gone; the session thread notices. */
+			if (errno == ENOBUFS || errno == ENOMEM) {
+				/* Short of memory: keep it, try again soon. */
+				mb->retry_ms = now_ms() + 1000;
+				return false;
+			}
+			/*
+			 * The shell is gone (EPIPE, ECONNRESET): its terminal
+			 * closes too, which ends the session.
+			 */
 			mb->failed = true;
 			debug("write to shell: %s", strerror(errno));
 			return false;
@@ -273,6 +285,7 @@ mailbox_push(struct mailbox *mb, int type, const char *data, size_t len,
 					mb->cursor = msg_id - 1;
 				}
 			}
+			mb->left++;
 			kick(mb);
 			pthread_mutex_unlock(&mb->lock);
 			return false;
@@ -310,7 +323,7 @@ mailbox_fetch_stored(struct mailbox *mb)
 	n = refill(mb);
 	kick(mb);
 	pthread_mutex_unlock(&mb->lock);
-	return n;
+	return n < 0 ? 0 : n;
 }
 
 size_t

@@ -286,7 +286,7 @@ input_allowance(struct sess *s, size_t want)
 	now = now_ms();
 	tokens = bucket_refill(&s->in_budget, options.input_rate,
 	    options.input_burst, now);
-	n = tokens >= (double)want ? want : (size_t)tokens;
+	n = tokens >= (double)want ? want : tokens > 0 ? (size_t)tokens : 0;
 	if (n == want) {
 		s->in_slowed = false;
 		return n;
@@ -294,7 +294,8 @@ input_allowance(struct sess *s, size_t want)
 	if (!s->in_slowed) {
 		s->in_slowed = true;
 		s->in_slowed_count++;
-		if (now - s->in_told_ms >= 60000 || s->in_told_ms == 0) {
+		if (s->pub.mbox != NULL &&
+		    (now - s->in_told_ms >= 60000 || s->in_told_ms == 0)) {
 			char *text = xasprintf(MSG_INPUT_SLOWED,
 			    options.input_rate);
 
@@ -304,9 +305,7 @@ input_allowance(struct sess *s, size_t want)
 			    s->pub.addr, options.input_rate,
 			    options.input_burst,
 			    (unsigned long long)s->in_slowed_count);
-			if (s->pub.mbox != NULL) {
-				session_print(&s->pub, REC_ERROR, text);
-			}
+			session_print(&s->pub, REC_ERROR, text);
 			free(text);
 			s->in_told_ms = now;
 			s->in_slowed_count = 0;
@@ -318,7 +317,12 @@ input_allowance(struct sess *s, size_t want)
 static void
 spend_input(struct sess *s, size_t n)
 {
-	s->in_budget.tokens -= (double)n;
+	if (options.input_rate > 0) {
+		s->in_budget.tokens -= (double)n;
+	} else {
+		/* Unlimited: a later reload starts from a full budget. */
+		bucket_init(&s->in_budget, options.input_burst, now_ms());
+	}
 }
 
 static void
@@ -972,12 +976,12 @@ finish(struct sess *s, enum end_reason reason)
 	 * the shell was not told to end: it is hung up at once.
 	 */
 	set_nonblock(s->sp.core_fd, true);
-	for (int64_t until = reason == END_DROPPED || reason == END_EOF ?
-	    0 : now_ms() + 1000; s->core_open;) {
+	for (int64_t until = now_ms() + (reason == END_DROPPED ||
+	    reason == END_EOF ? 0 : 1000); s->core_open;) {
 		struct pollfd pfd = { .fd = s->sp.core_fd, .events = POLLIN };
 		int64_t left = until - now_ms();
 
-		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0) {
+		if (left < 0 || poll(&pfd, 1, (int)left) <= 0) {
 			break;
 		}
 		core_cb(s->sp.core_fd, pfd.revents, s);
@@ -1123,7 +1127,7 @@ key_exchange(struct sess *s)
 	while ((rc = ssh_handle_key_exchange(s->ssh)) == SSH_AGAIN) {
 		int64_t left = deadline - now_ms();
 
-		if (left <= 0) {
+		if (left <= 0 || server_shutting_down) {
 			break;
 		}
 		handshake_poll(s, left < 200 ? (int)left : 200);
@@ -1280,6 +1284,7 @@ session_main(void *arg)
 		s = pool_job;
 		pool_job = NULL;
 		pool_idle--;
+		pthread_cond_broadcast(&count_cond);
 		pthread_mutex_unlock(&count_lock);
 		if (s == NULL) {
 			break;
@@ -1311,6 +1316,10 @@ session_pool_close(void)
 	pthread_mutex_lock(&count_lock);
 	pool_closed = true;
 	pthread_cond_broadcast(&pool_cond);
+	/* None may still be running while the libraries are torn down. */
+	while (pool_idle > 0) {
+		pthread_cond_wait(&count_cond, &count_lock);
+	}
 	pthread_mutex_unlock(&count_lock);
 }
 

@@ -935,13 +935,13 @@ writer_main(void *arg)
 		/* Only writes nobody waits for: let a few more join them. */
 		while (st.head != NULL && st.nwaited == 0 && !st.stopping &&
 		    now_ms() < st.head_ms + ASYNC_COMMIT_MS) {
-			struct timespec ts;
+			/* st.work waits on CLOCK_MONOTONIC, as now_ms() reads. */
+			int64_t until = st.head_ms + ASYNC_COMMIT_MS;
+			struct timespec ts = {
+				.tv_sec = until / 1000,
+				.tv_nsec = (until % 1000) * 1000000,
+			};
 
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += (long)(st.head_ms + ASYNC_COMMIT_MS -
-			    now_ms()) * 1000000;
-			ts.tv_sec += ts.tv_nsec / 1000000000;
-			ts.tv_nsec %= 1000000000;
 			(void)pthread_cond_timedwait(&st.work, &qlock, &ts);
 		}
 		batch = st.head;
@@ -1652,7 +1652,11 @@ store_settings(const char *user, void (*fn)(const char *key,
 	sqlite3_stmt *s;
 	int rc, n = 0;
 
-	sync_reads(OP_SETTING);
+	/*
+	 * No sync_reads(OP_SETTING): settings are written only through
+	 * prefs.c's cache, which reads a user's settings once, before any
+	 * write of that user's, and keeps them.
+	 */
 	pthread_mutex_lock(&rlock);
 	if (st.rdb == NULL) {
 		pthread_mutex_unlock(&rlock);
