@@ -4,6 +4,11 @@
  * holds no secrets and opens no files: it sends what the user typed and
  * prints what the daemon rendered.  Incoming text is printed above the
  * line being edited, which readline then redraws intact.
+ *
+ * On a terminal, everything it prints (readline's echo and redisplay,
+ * the records' text) is gathered in one buffer and written when the
+ * shell is about to wait again: one batch of keystrokes or one record
+ * costs one write(), so one SSH packet, not one per byte.
  */
 #include "config.h"
 
@@ -63,6 +68,102 @@ static bool overflow;		/* this line went over the cap */
 static bool input_eof;
 
 #define PASSWORD_LINE_MAX 1024
+
+/*
+ * Terminal output (interactive mode only): stdout, stderr and readline's
+ * rl_outstream all are tout, an unbuffered stream whose writes land in
+ * obuf, so readline's own fflush() calls cost nothing.  flush_out()
+ * writes obuf to the terminal (non-blocking): the main loop calls it when
+ * nothing more is ready to read, or when OUT_HIGH bytes are waiting.  A
+ * terminal that does not drain keeps the rest in obuf (POLLOUT); above
+ * OUT_HIGH the shell reads neither keys nor records until it drains, so
+ * obuf stays within OUT_HIGH plus what one key or one record prints.
+ */
+#define OUT_HIGH 16384
+#define OUT_KEEP 4096		/* a larger obuf is freed once empty */
+
+static FILE *tout;
+static struct buf obuf;
+static size_t ooff;		/* written so far */
+static bool out_blocked;	/* the terminal said EAGAIN: wait for POLLOUT */
+
+static ssize_t
+tout_write(void *cookie, const char *p, size_t n)
+{
+	buf_append(&obuf, p, n);
+	return (ssize_t)n;
+}
+
+static size_t
+out_pending(void)
+{
+	return obuf.len - ooff;
+}
+
+/* Write what obuf holds, as far as the terminal takes it. */
+static void
+flush_out(void)
+{
+	while (ooff < obuf.len) {
+		ssize_t n = write(STDOUT_FILENO, obuf.data + ooff,
+		    obuf.len - ooff);
+
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n < 0 && errno == EAGAIN) {
+			out_blocked = true;
+			return;
+		}
+		if (n <= 0) {
+			/* The terminal is gone; its hangup ends the shell. */
+			break;
+		}
+		ooff += (size_t)n;
+	}
+	out_blocked = false;
+	ooff = obuf.len = 0;
+	if (obuf.cap > OUT_KEEP) {
+		buf_free(&obuf);
+	}
+}
+
+/* Write all of obuf, waiting for the terminal: the shell is ending. */
+static void
+drain_out(void)
+{
+	struct pollfd pfd = { .fd = STDOUT_FILENO, .events = POLLOUT };
+
+	if (tout == NULL) {
+		return;
+	}
+	fflush(tout);
+	for (flush_out(); out_pending() > 0; flush_out()) {
+		if (poll(&pfd, 1, -1) < 0 && errno != EINTR) {
+			break;
+		}
+	}
+}
+
+/*
+ * Send stdout, stderr (readline rings the bell there) and rl_outstream
+ * through obuf.  glibc documents stdout and stderr as assignable.
+ */
+static void
+open_tout(void)
+{
+	static const cookie_io_functions_t io = { .write = tout_write };
+
+	tout = fopencookie(NULL, "w", io);
+	if (tout == NULL) {
+		return;	/* stdio straight to the terminal, as before */
+	}
+	setvbuf(tout, NULL, _IONBF, 0);
+	fflush(stdout);
+	fflush(stderr);
+	stdout = stderr = rl_outstream = tout;
+	set_nonblock(STDOUT_FILENO, true);
+}
 
 static void
 die(const char *msg)
@@ -163,23 +264,68 @@ on_line(char *line)
 	free(line);
 }
 
+/*
+ * Read what the terminal has into ibuf.  On a terminal fd 0 is
+ * non-blocking (it shares fd 1's file description): false with errno
+ * EAGAIN when nothing is there yet.
+ */
 static bool
-fill_input(void)
+read_input(void)
 {
 	ssize_t n;
 
 	if (ipos < ilen) {
 		return true;
 	}
+	if (input_eof) {
+		return false;
+	}
 	do {
 		n = read(STDIN_FILENO, ibuf, sizeof(ibuf));
 	} while (n < 0 && errno == EINTR);
+	if (n < 0 && errno == EAGAIN) {
+		return false;
+	}
 	if (n <= 0) {
 		input_eof = true;
 		return false;
 	}
 	ipos = 0;
 	ilen = (size_t)n;
+	return true;
+}
+
+/*
+ * Wait until there is input, writing out what is buffered meanwhile.
+ * False at end of input.
+ */
+static bool
+fill_input(void)
+{
+	while (!read_input()) {
+		struct pollfd pfd[2] = {
+			{ .fd = STDIN_FILENO, .events = POLLIN },
+			{ .fd = STDOUT_FILENO, .events = POLLOUT },
+		};
+
+		if (input_eof) {
+			return false;
+		}
+		if (tout != NULL) {
+			fflush(tout);
+			flush_out();
+		}
+		if (out_pending() == 0) {
+			pfd[1].fd = -1;
+		}
+		if (poll(pfd, 2, -1) < 0 && errno != EINTR) {
+			input_eof = true;
+			return false;
+		}
+		if (pfd[1].revents != 0) {
+			flush_out();
+		}
+	}
 	return true;
 }
 
@@ -446,6 +592,11 @@ fetch_users(const char *word)
 
 	free_list(&matches, &nmatches);
 	send_record(REC_COMPLETE, word, strlen(word));
+	if (tout != NULL) {
+		/* The keys typed so far are seen while the daemon answers. */
+		fflush(tout);
+		flush_out();
+	}
 	while (now_ms() < deadline) {
 		int type;
 		size_t len = 0;
@@ -537,14 +688,29 @@ setup_terminal(void)
 	stifle_history(500);
 }
 
+/* Give readline the keys read so far, while the output has room. */
+static void
+feed_readline(void)
+{
+	do {
+		rl_callback_read_char();
+	} while (installed && ipos < ilen && !input_eof &&
+	    out_pending() < OUT_HIGH);
+	drain_queue();
+	if (input_eof && installed) {
+		shell_exit(0);
+	}
+}
+
 static int
 run_interactive(void)
 {
 	sigset_t mask;
-	struct pollfd pfd[3];
+	struct pollfd pfd[4];
 	int sfd;
 
 	setup_terminal();
+	open_tout();
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGWINCH);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
@@ -552,20 +718,47 @@ run_interactive(void)
 	pfd[0].fd = STDIN_FILENO;
 	pfd[1].fd = SHELL_FD;
 	pfd[2].fd = sfd;
+	pfd[3].fd = STDOUT_FILENO;
 	for (int i = 0; i < 3; i++) {
 		pfd[i].events = POLLIN;
 	}
+	pfd[3].events = POLLOUT;
 	for (;;) {
-		int type;
+		bool full;
+		int type, n;
 		size_t len = 0;
 
+		if (out_pending() >= OUT_HIGH && !out_blocked) {
+			flush_out();
+		}
+		full = out_pending() >= OUT_HIGH;
+		/* Keys read but not yet given to readline go first. */
+		if (!full && installed && (ipos < ilen || input_eof)) {
+			feed_readline();
+			continue;
+		}
 		/* Keystrokes wait until the prompt is up. */
-		pfd[0].fd = installed ? STDIN_FILENO : -1;
-		if (poll(pfd, 3, -1) < 0) {
+		pfd[0].fd = installed && !full ? STDIN_FILENO : -1;
+		pfd[1].fd = full ? -1 : SHELL_FD;
+		pfd[3].fd = out_blocked ? STDOUT_FILENO : -1;
+		/*
+		 * With output waiting, first see whether more is ready to be
+		 * handled (more records, more keys): all of it goes out in
+		 * the same write.  Only then write, and wait.
+		 */
+		n = poll(pfd, 4, out_pending() > 0 && !out_blocked ? 0 : -1);
+		if (n < 0) {
 			if (errno == EINTR) {
 				continue;
 			}
 			die("poll failed");
+		}
+		if (n == 0) {
+			flush_out();
+			continue;
+		}
+		if (pfd[3].revents != 0) {
+			flush_out();
 		}
 		if (pfd[2].revents & POLLIN) {
 			struct signalfd_siginfo si;
@@ -585,12 +778,8 @@ run_interactive(void)
 		}
 		if (installed && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))) {
 			/* Everything read so far, not one key per poll. */
-			do {
-				rl_callback_read_char();
-			} while (installed && ipos < ilen && !input_eof);
-			drain_queue();
-			if (input_eof && installed) {
-				shell_exit(0);
+			if (read_input() || input_eof) {
+				feed_readline();
 			}
 		} else if (pfd[0].revents & (POLLHUP | POLLERR)) {
 			shell_exit(0);
@@ -659,6 +848,7 @@ shell_exit(int status)
 
 	fflush(stdout);
 	fflush(stderr);
+	drain_out();
 	snprintf(st, sizeof(st), "%d", status);
 	(void)record_send(SHELL_FD, REC_STATUS, st, strlen(st));
 	exit(status);
