@@ -15,16 +15,25 @@
 #include <errno.h>
 #include <limits.h>
 #include <locale.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#if __GLIBC_PREREQ(2, 33)
+#define GLIBC_MALLOC 1	/* malloc_trim(), mallinfo2() */
+#endif
+#endif
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <termios.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #include <readline/history.h>
 #include <readline/readline.h>
@@ -124,7 +133,11 @@ flush_out(void)
 	out_blocked = false;
 	ooff = obuf.len = 0;
 	if (obuf.cap > OUT_KEEP) {
+		/* A burst is over: give its pages back. */
 		buf_free(&obuf);
+#ifdef GLIBC_MALLOC
+		malloc_trim(0);
+#endif
 	}
 }
 
@@ -530,6 +543,24 @@ handle_record(int type, const char *data, size_t len, int *status)
 	}
 }
 
+/*
+ * After a record longer than a page, give back the pages of rbuf past
+ * the first: one long record would otherwise keep up to 64 KiB of this
+ * shell's memory for good.  They read as zeros next time, which is fine
+ * for a buffer that recv() fills.
+ */
+static void
+release_rbuf(size_t len)
+{
+	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t start = ((uintptr_t)rbuf + pg) & ~(pg - 1);
+	uintptr_t end = ((uintptr_t)rbuf + RECORD_MAX + 1) & ~(pg - 1);
+
+	if (len + 1 > pg && end > start) {
+		(void)madvise((void *)start, end - start, MADV_DONTNEED);
+	}
+}
+
 /* Read one record; 0 at end of stream. */
 static int
 read_record(int *type, size_t *len)
@@ -658,11 +689,53 @@ complete(const char *text, int start, int end)
 	return rl_completion_matches(text, generate);
 }
 
+/*
+ * Terminal types the zygote sets readline up for: a child on the one it
+ * is set up for (see zygote_use_term) shares the terminfo entry and
+ * readline's copy of its strings instead of loading its own.  Each is
+ * loaded once at start (the most common last), so the key maps hold the
+ * keys of all of them whatever the order of the logins, and switching
+ * between them builds nothing new.
+ */
+static const char *const preload_terms[] = {
+	"xterm", "screen-256color", "tmux-256color", "screen", "tmux",
+	"rxvt-unicode-256color", "linux", "vt220", "vt100",
+	"xterm-256color",
+};
+#define NPRELOAD (sizeof(preload_terms) / sizeof(preload_terms[0]))
+
+static bool preloaded[NPRELOAD];
+static const char *loaded_term;	/* readline is set up for this TERM */
+static bool readline_ready;
+static const char *term_name;	/* the session's TERM */
+
+/*
+ * Everything about readline that does not depend on the session.  The
+ * zygote does it once before forking: a page a child does not write
+ * stays shared, and writing a variable, even with the value it already
+ * has, copies its page.
+ */
+static void
+setup_readline(void)
+{
+	rl_readline_name = "sshchat";
+	rl_change_environment = 0;	/* no LINES and COLUMNS in environ */
+	rl_catch_signals = 0;
+	rl_catch_sigwinch = 0;
+	rl_attempted_completion_function = complete;
+	rl_getc_function = shell_getc;
+	rl_initialize();
+	rl_bind_key(3, clear_line);
+	using_history();
+	stifle_history(500);
+	readline_ready = true;
+}
+
 static void
 setup_terminal(void)
 {
 	struct termios t;
-	const char *term = getenv("TERM");
+	const char *term = term_name;
 
 	/* Become the session's controlling terminal: SIGWINCH needs it. */
 	ioctl(STDIN_FILENO, TIOCSCTTY, 0);
@@ -673,19 +746,22 @@ setup_terminal(void)
 		t.c_cc[VSUSP] = _POSIX_VDISABLE;
 		tcsetattr(STDIN_FILENO, TCSANOW, &t);
 	}
-	/* tgetent: readline loads the same entry, from ncurses' cache. */
-	if (term == NULL || tgetent(NULL, term) <= 0) {
-		setenv("TERM", "xterm-256color", 1);
+	if (loaded_term != NULL && term != NULL &&
+	    strcmp(term, loaded_term) == 0) {
+		/* The zygote's terminal: only the size is this one's. */
+		rl_reset_screen_size();
+		return;
 	}
-	/* A shell forked from the zygote has readline set up for no TERM. */
-	rl_reset_terminal(getenv("TERM"));
-	rl_readline_name = "sshchat";
-	rl_catch_signals = 0;
-	rl_catch_sigwinch = 0;
-	rl_attempted_completion_function = complete;
-	rl_getc_function = shell_getc;
-	rl_bind_key(3, clear_line);
-	stifle_history(500);
+	if (term == NULL || tgetent(NULL, term) <= 0) {
+		term = "xterm-256color";
+	}
+	if (!readline_ready) {
+		/* Started directly, not by the zygote. */
+		rl_terminal_name = term;
+		setup_readline();
+	} else {
+		rl_reset_terminal(term);
+	}
 }
 
 /* Give readline the keys read so far, while the output has room. */
@@ -774,6 +850,7 @@ run_interactive(void)
 			}
 			if (type >= 0) {
 				handle_record(type, rbuf, len, NULL);
+				release_rbuf(len);
 			}
 		}
 		if (installed && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))) {
@@ -880,6 +957,164 @@ shell_run(const char *command)
 }
 
 /*
+ * The zygote fills the holes in its heap (what readline, ncurses and the
+ * locale freed at start-up, what a switch of terminal type freed) before
+ * it forks, so that a child's allocations come from the top of the heap,
+ * packed in pages of its own, instead of being spread over the zygote's
+ * pages, each of which the child would then copy.  The plugs are linked
+ * through their first word and freed before the next switch, which then
+ * reuses the space: the heap does not grow with the number of switches.
+ */
+static void *plugs;
+
+static void
+plug(void *p)
+{
+	*(void **)p = plugs;
+	plugs = p;
+}
+
+static void
+unplug_heap(void)
+{
+	while (plugs != NULL) {
+		void *next = *(void **)plugs;
+
+		free(plugs);
+		plugs = next;
+	}
+}
+
+/*
+ * Cut every free chunk into plugs, large ones first: allocate each size
+ * until an allocation comes from the top of the heap (given back when it
+ * is too large for a fast bin: it then merges into the top again).  The
+ * daemon starts the zygote with glibc's per-thread cache off
+ * (GLIBC_TUNABLES, see spawn.c), so every free chunk is in the bins,
+ * where malloc() looks before the top.
+ */
+static void
+plug_heap(void)
+{
+#ifdef GLIBC_MALLOC
+	static const size_t sizes[] = { 16384, 1024, 64, 16 };
+	struct mallinfo2 mi;
+	uintptr_t top;
+	size_t budget;
+	void *p;
+
+	malloc_trim(0);	/* fast bins into the bins; free pages back */
+	mi = mallinfo2();
+	top = (uintptr_t)sbrk(0) - mi.keepcost;
+	/* Each plug takes at least 32 bytes of what is free. */
+	budget = mi.fordblks / 32 + 8;
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		while (budget-- > 0 && (p = malloc(sizes[i])) != NULL) {
+			if ((uintptr_t)p >= top) {
+				if (sizes[i] > 64) {
+					free(p);
+				} else {
+					plug(p);
+				}
+				break;
+			}
+			plug(p);
+		}
+	}
+#endif
+}
+
+/*
+ * The zygote before forking: plug the holes, then let readline allocate
+ * what its first prompt allocates (line and display buffers, the locale
+ * name it frees and copies each time) above the plugs, where the child's
+ * own allocations follow, then plug what that freed.
+ */
+static void
+zygote_settle(void)
+{
+	plug_heap();
+	rl_callback_handler_install("", on_line);
+	rl_callback_handler_remove();
+	plug_heap();
+}
+
+/* The zygote: set readline up for each of preload_terms. */
+static void
+zygote_preload(void)
+{
+	mbstate_t st;
+	wchar_t wc;
+
+	/*
+	 * glibc loads the locale's character conversion at the first
+	 * mbrtowc() and links it from the locale's data: readline's first
+	 * redisplay would do that in each child.
+	 */
+	memset(&st, 0, sizeof(st));
+	(void)mbrtowc(&wc, "\xc3\xa9", 2, &st);
+
+	/*
+	 * Initialised for no TERM, as the zygote always was: that leaves
+	 * bracketed paste off in its children (readline turns it off for a
+	 * "dumb" terminal and never back on), and /etc/inputrc's "$if term="
+	 * tests see no terminal.
+	 */
+	setup_readline();
+	for (size_t i = 0; i < NPRELOAD; i++) {
+		if (tgetent(NULL, preload_terms[i]) > 0) {
+			rl_reset_terminal(preload_terms[i]);
+			preloaded[i] = true;
+			loaded_term = preload_terms[i];
+		}
+	}
+}
+
+/*
+ * The zygote, before forking a shell for term: switch readline to it, if
+ * it is one of preload_terms, before the first fork or once it was asked
+ * for SWITCH_AFTER times in a row.  A switch rewrites pages the zygote's
+ * living children still share with it: they keep the old ones (shared
+ * among them, no longer with the zygote) and the zygote gets copies.  So
+ * it switches seldom, when the terminals of those logging in changed,
+ * and never back and forth in a mix.
+ */
+#define SWITCH_AFTER 16
+
+static void
+zygote_use_term(const char *term)
+{
+	static bool forked;
+	static const char *wanted;	/* asked for, not loaded */
+	static int times;
+
+	for (size_t i = 0; i < NPRELOAD; i++) {
+		const char *t = preload_terms[i];
+
+		if (!preloaded[i] || strcmp(term, t) != 0) {
+			continue;
+		}
+		if (t == loaded_term) {
+			times = 0;
+		} else if (t == wanted) {
+			times++;
+		} else {
+			wanted = t;
+			times = 1;
+		}
+		if (t != loaded_term && (!forked || times >= SWITCH_AFTER)) {
+			unplug_heap();
+			rl_reset_terminal(t);
+			loaded_term = t;
+			zygote_settle();
+			times = 0;
+		}
+		break;
+	}
+	forked = true;
+}
+
+/*
  * Zygote mode (-Z): the daemon starts one sshchat-shell that has loaded
  * and initialized readline and the locale once, then forks a child per
  * session from it; the children share those pages copy-on-write.  A
@@ -895,11 +1130,10 @@ zygote_main(void)
 	sa.sa_handler = SIG_IGN;
 	sa.sa_flags = SA_NOCLDWAIT;
 	sigaction(SIGCHLD, &sa, NULL);	/* children are reaped by the kernel */
-	rl_readline_name = "sshchat";
-	rl_initialize();
-	using_history();
+	zygote_preload();
 	/* Shared by every child until written. */
 	rbuf = xmalloc(RECORD_MAX + 1);
+	zygote_settle();
 	for (;;) {
 		char buf[4096], cbuf[CMSG_SPACE(4 * sizeof(int))];
 		struct iovec iov = { buf, sizeof(buf) - 1 };
@@ -950,6 +1184,7 @@ zygote_main(void)
 			(void)record_send(SHELL_FD, REC_ERROR, "bad request", 11);
 			continue;
 		}
+		zygote_use_term(term);
 		pid = fork();
 		if (pid == 0) {
 			sigset_t none;
@@ -966,8 +1201,11 @@ zygote_main(void)
 				}
 			}
 			closefrom(4);
-			setenv("TERM", term[0] ? term : "dumb", 1);
-			setenv("USER", user, 1);
+			/*
+			 * No setenv(): the environment is the zygote's, and
+			 * changing it would copy its pages.
+			 */
+			term_name = term[0] ? term : "dumb";
 			max_line = (size_t)strtoul(maxl, NULL, 10);
 			if (max_line == 0 || max_line >= RECORD_MAX) {
 				max_line = RECORD_MAX - 1;
@@ -1014,6 +1252,7 @@ main(int argc, char **argv)
 		}
 	}
 	(void)setlocale(LC_ALL, "");	/* else the C locale: still usable */
+	term_name = getenv("TERM");
 	if (zygote) {
 		return zygote_main();
 	}

@@ -67,7 +67,13 @@ spawn_zygote_start(const char *path, char *err, size_t errlen)
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	char *argv[] = { (char *)path, (char *)"-Z", NULL };
-	char *envp[] = { (char *)"LANG=C.UTF-8", (char *)"HOME=/", NULL };
+	/*
+	 * No per-thread malloc cache in the zygote and its children: the
+	 * zygote fills the holes in its heap before forking (shell.c,
+	 * plug_heap) and needs every free chunk where malloc() finds it.
+	 */
+	char *envp[] = { (char *)"LANG=C.UTF-8", (char *)"HOME=/",
+		(char *)"GLIBC_TUNABLES=glibc.malloc.tcache_count=0", NULL };
 	int sv[2], rc;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
