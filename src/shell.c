@@ -31,6 +31,7 @@
 #include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <termios.h>
 #include <unistd.h>
 #include <wchar.h>
@@ -1115,6 +1116,51 @@ zygote_use_term(const char *term)
 }
 
 /*
+ * A pidfd for the child just forked (pidfd_open(2), Linux 5.3), or -1.
+ * Opened here, at once, it is the child's for sure (the kernel reaps it
+ * the moment it exits, and only then may its pid be handed out again):
+ * the daemon watches and signals the shell through it.
+ */
+static int
+open_pidfd(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+	return -1;
+#endif
+}
+
+/* The zygote's reply: a record, with pidfd attached if there is one. */
+static void
+zygote_reply(int type, const char *text, int pidfd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))], t = (char)type;
+	struct iovec iov[2] = { { &t, 1 }, { (void *)text, strlen(text) } };
+	struct msghdr mh;
+	struct cmsghdr *cm;
+
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = iov;
+	mh.msg_iovlen = 2;
+	if (pidfd >= 0) {
+		memset(cbuf, 0, sizeof(cbuf));
+		mh.msg_control = cbuf;
+		mh.msg_controllen = sizeof(cbuf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &pidfd, sizeof(int));
+	}
+	while (sendmsg(SHELL_FD, &mh, MSG_NOSIGNAL) < 0 && errno == EINTR) {
+	}
+	if (pidfd >= 0) {
+		close(pidfd);
+	}
+}
+
+/*
  * Zygote mode (-Z): the daemon starts one sshchat-shell that has loaded
  * and initialized readline and the locale once, then forks a child per
  * session from it; the children share those pages copy-on-write.  A
@@ -1217,8 +1263,8 @@ zygote_main(void)
 			close(fds[i]);
 		}
 		snprintf(reply, sizeof(reply), "%ld", (long)pid);
-		(void)record_send(SHELL_FD, pid > 0 ? REC_DONE : REC_ERROR,
-		    reply, strlen(reply));
+		zygote_reply(pid > 0 ? REC_DONE : REC_ERROR, reply,
+		    pid > 0 ? open_pidfd(pid) : -1);
 	}
 }
 

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <pty.h>
 #include <signal.h>
@@ -55,6 +56,83 @@ spawn_setup(posix_spawn_file_actions_t *fa, posix_spawnattr_t *attr)
 	posix_spawnattr_setsigdefault(attr, &all);
 	posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSID |
 	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+}
+
+/* Whether the process behind pidfd has ended, waiting up to ms. */
+static bool
+pidfd_ended(int pidfd, int ms)
+{
+	struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+	int64_t deadline = now_ms() + ms;
+	int n;
+
+	for (;;) {
+		n = poll(&pfd, 1, ms);
+		if (n >= 0 || errno != EINTR) {
+			return n != 0;
+		}
+		if ((ms = (int)(deadline - now_ms())) < 0) {
+			ms = 0;
+		}
+	}
+}
+
+/*
+ * Signal a shell and its process group (it is a session leader).  The
+ * caller has just seen it alive through its pidfd: while it lives, its
+ * pid cannot be anyone else's.  (pidfd_send_signal(2) would also close
+ * the microseconds between that poll() and this kill(), but valgrind
+ * 3.19, which runs tests/valgrind-smoke.sh, does not know it.)
+ */
+static void
+signal_shell(pid_t pid, int sig)
+{
+	if (kill(-pid, sig) < 0) {
+		(void)kill(pid, sig);
+	}
+}
+
+/*
+ * The zygote's reply: a record (type byte, the pid in text), with the
+ * shell's pidfd attached when the zygote could open one, else *pidfd is
+ * -1.  Returns the payload length, or -1.
+ */
+static ssize_t
+recv_reply(int fd, char *buf, size_t size, int *type, int *pidfd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { buf, size - 1 };
+	struct msghdr mh;
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	*pidfd = -1;
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cbuf;
+	mh.msg_controllen = sizeof(cbuf);
+	do {
+		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		return -1;
+	}
+	for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level == SOL_SOCKET &&
+		    cm->cmsg_type == SCM_RIGHTS &&
+		    cm->cmsg_len == CMSG_LEN(sizeof(int))) {
+			memcpy(pidfd, CMSG_DATA(cm), sizeof(int));
+		}
+	}
+	if (n == 0) {
+		close_fd(pidfd);
+		return -1;
+	}
+	*type = (unsigned char)buf[0];
+	memmove(buf, buf + 1, (size_t)n - 1);
+	buf[n - 1] = '\0';
+	return n - 1;
 }
 
 static pthread_mutex_t zlock = PTHREAD_MUTEX_INITIALIZER;
@@ -119,9 +197,9 @@ spawn_zygote_stop(void)
  * socket).  Returns its pid, or -1 (the zygote is gone or refused).
  */
 static pid_t
-zygote_fork(const struct spawn_req *req, const int fds[4])
+zygote_fork(const struct spawn_req *req, const int fds[4], int *pidfd)
 {
-	char cbuf[CMSG_SPACE(4 * sizeof(int))], reply[RECORD_MAX + 1];
+	char cbuf[CMSG_SPACE(4 * sizeof(int))], reply[64];
 	struct buf b = { 0 };
 	struct iovec iov;
 	struct msghdr mh;
@@ -154,9 +232,12 @@ zygote_fork(const struct spawn_req *req, const int fds[4])
 	pthread_mutex_lock(&zlock);
 	if (zygote_fd >= 0 && b.len + 1 < RECORD_MAX &&
 	    sendmsg(zygote_fd, &mh, MSG_NOSIGNAL) == (ssize_t)b.len) {
-		n = record_recv(zygote_fd, &type, reply);
+		n = recv_reply(zygote_fd, reply, sizeof(reply), &type, pidfd);
 		if (n > 0 && type == REC_DONE) {
 			pid = (pid_t)strtol(reply, NULL, 10);
+		}
+		if (pid <= 0) {
+			close_fd(pidfd);
 		}
 	}
 	if (pid <= 0 && zygote_fd >= 0) {
@@ -182,7 +263,7 @@ spawn_shell(const struct spawn_req *req, struct shell_proc *sp, char *err,
 
 	snprintf(maxline, sizeof(maxline), "%d", req->max_line);
 	memset(sp, 0, sizeof(*sp));
-	sp->in_fd = sp->out_fd = sp->err_fd = sp->core_fd = -1;
+	sp->in_fd = sp->out_fd = sp->err_fd = sp->core_fd = sp->pidfd = -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		snprintf(err, errlen, "socketpair: %s", strerror(errno));
 		return -1;
@@ -208,7 +289,7 @@ spawn_shell(const struct spawn_req *req, struct shell_proc *sp, char *err,
 			req->pty ? slave : out[1], req->pty ? slave : errp[1],
 			sv[1] };
 
-		sp->pid = zygote_fork(req, fds);
+		sp->pid = zygote_fork(req, fds, &sp->pidfd);
 		if (sp->pid > 0) {
 			sp->zygote = true;
 			goto started;
@@ -302,8 +383,23 @@ spawn_reap(struct shell_proc *sp, int timeout_ms)
 	if (sp->pid <= 0) {
 		return -1;
 	}
+	if (sp->zygote && sp->pidfd >= 0) {
+		/* Not our child: wait for it to end, then kill it. */
+		if (!pidfd_ended(sp->pidfd, 0)) {
+			signal_shell(sp->pid, SIGHUP);
+			if (!pidfd_ended(sp->pidfd, timeout_ms)) {
+				signal_shell(sp->pid, SIGKILL);
+			}
+		}
+		close_fd(&sp->pidfd);
+		sp->pid = -1;
+		return -1;
+	}
 	if (sp->zygote) {
-		/* Not our child: wait for it to vanish, then kill it. */
+		/*
+		 * The same by pid, without a pidfd (Linux < 5.3): the pid
+		 * may have been reused meanwhile.
+		 */
 		for (; kill(sp->pid, 0) == 0 && waited < timeout_ms;
 		    waited += 10) {
 			struct timespec ts = { 0, 10 * 1000000 };

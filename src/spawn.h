@@ -17,6 +17,7 @@ struct shell_proc {
 	int out_fd;	/* we read the shell's output here (PTY master or pipe) */
 	int err_fd;	/* the shell's stderr without a PTY, else -1 */
 	int core_fd;	/* our end of the record socket */
+	int pidfd;	/* a zygote's child: the pidfd the zygote sent, or -1 */
 };
 
 struct spawn_req {
@@ -43,6 +44,10 @@ int spawn_shell(const struct spawn_req *req, struct shell_proc *sp,
  * Close our fds of the shell (not core_fd), wait for it to end (killing
  * it after timeout_ms) and return its exit status; -1 when the shell was
  * forked by the zygote, whose status arrives as a REC_STATUS record.
+ * Such a shell is not our child, and the kernel reaps it at once, so its
+ * pid may be reused: it is watched through the pidfd the zygote opened
+ * for it (Linux 5.3) and signalled only while that says it runs; by pid
+ * alone where pidfds are missing.
  */
 int spawn_reap(struct shell_proc *sp, int timeout_ms);
 
