@@ -172,7 +172,7 @@ open_tout(void)
 	if (tout == NULL) {
 		return;	/* stdio straight to the terminal, as before */
 	}
-	setvbuf(tout, NULL, _IONBF, 0);
+	(void)setvbuf(tout, NULL, _IONBF, 0);
 	fflush(stdout);
 	fflush(stderr);
 	stdout = stderr = rl_outstream = tout;
@@ -553,12 +553,13 @@ handle_record(int type, const char *data, size_t len, int *status)
 static void
 release_rbuf(size_t len)
 {
-	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
-	uintptr_t start = ((uintptr_t)rbuf + pg) & ~(pg - 1);
-	uintptr_t end = ((uintptr_t)rbuf + RECORD_MAX + 1) & ~(pg - 1);
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	size_t head = pg - (size_t)((uintptr_t)rbuf % pg);
+	size_t span = RECORD_MAX + 1 > head ? RECORD_MAX + 1 - head : 0;
 
-	if (len + 1 > pg && end > start) {
-		(void)madvise((void *)start, end - start, MADV_DONTNEED);
+	span -= span % pg;
+	if (len + 1 > pg && span > 0) {
+		(void)madvise(rbuf + head, span, MADV_DONTNEED);
 	}
 }
 
