@@ -225,9 +225,11 @@ chat_format_history(const struct store_message *m, const char *user)
 }
 
 char *
-chat_format_notice(const char *user, bool joined, const struct chat_view *v)
+chat_format_notice(const char *const *users, size_t n, bool joined,
+    const struct chat_view *v)
 {
 	struct buf b = { 0 };
+	size_t shown = n > NOTICE_NAMES_MAX ? NOTICE_NAMES_MAX : n;
 
 	if (v->timestamps) {
 		char when[16];
@@ -236,7 +238,15 @@ chat_format_notice(const char *user, bool joined, const struct chat_view *v)
 		buf_appendf(&b, "%s", when);
 	}
 	buf_append(&b, "* ", 2);
-	append_name(&b, user, v);
+	for (size_t i = 0; i < shown; i++) {
+		if (i > 0) {
+			buf_appendf(&b, "%s", i + 1 == n ? " and " : ", ");
+		}
+		append_name(&b, users[i], v);
+	}
+	if (shown < n) {
+		buf_appendf(&b, MSG_NOTICE_OTHERS, n - shown);
+	}
 	buf_appendf(&b, " %s", joined ? MSG_JOINED : MSG_LEFT);
 	return b.data;
 }

@@ -40,8 +40,13 @@ char *chat_format_message(const struct store_message *m,
 char *chat_format_sent(const char *to, const char *body, size_t len);
 /* One history line as seen by user. */
 char *chat_format_history(const struct store_message *m, const char *user);
-/* A join or leave notice. */
-char *chat_format_notice(const char *user, bool joined,
+/*
+ * A join or leave notice for n users (n >= 1): "* alice joined",
+ * "* alice, bob and carol left", at most NOTICE_NAMES_MAX names and then
+ * "and N others".
+ */
+#define NOTICE_NAMES_MAX 8
+char *chat_format_notice(const char *const *users, size_t n, bool joined,
     const struct chat_view *v);
 
 #endif

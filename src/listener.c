@@ -25,6 +25,7 @@
 #include "gate.h"
 #include "log.h"
 #include "ratelimit.h"
+#include "router.h"
 #include "listener.h"
 #include "session.h"
 #include "util.h"
@@ -280,6 +281,7 @@ listener_main(void *arg)
 		/* Wake each second to log what was counted meanwhile. */
 		flush_refusals();
 		ratelimit_report();
+		router_flush_notices();
 		w = wait_or_stop(fd, stop_fd, 1000);
 		if (w == WAIT_ERROR) {
 			error("poll: %s", strerror(errno));

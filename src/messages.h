@@ -90,6 +90,7 @@
 #define ROOM_MISSED_MAX 20
 #define MSG_JOINED "joined"
 #define MSG_LEFT "left"
+#define MSG_NOTICE_OTHERS " and %zu others"
 #define MSG_ROOM_DROPPED "(%lu room lines were not shown: your terminal was not keeping up)"
 
 #define MSG_HELP_HEADER "Commands:"

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,8 @@
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct session *table[BUCKETS];
 static unsigned nsessions;
+
+static void flush_notices_locked(void);
 
 static unsigned
 hash(const char *s)
@@ -78,6 +81,7 @@ router_deliver(const struct store_message *m)
 	int n = 0;
 
 	pthread_mutex_lock(&lock);
+	flush_notices_locked();
 	for (struct session *s = table[hash(m->recipient)]; s != NULL;
 	    s = s->router_next) {
 		if (s->interactive && strcmp(s->user, m->recipient) == 0) {
@@ -95,6 +99,7 @@ router_room(const struct store_message *m)
 	int n = 0;
 
 	pthread_mutex_lock(&lock);
+	flush_notices_locked();
 	for (size_t b = 0; b < BUCKETS; b++) {
 		for (struct session *s = table[b]; s != NULL;
 		    s = s->router_next) {
@@ -109,28 +114,107 @@ router_room(const struct store_message *m)
 	return n;
 }
 
+/*
+ * Join and leave notices wait here (at most about a second) and go out
+ * together: a login storm with N users online then costs N deliveries a
+ * second, not N per login.  Any other delivery sends them first, so
+ * they are never shown after what followed them.
+ */
+struct notice {
+	struct notice *next;
+	bool joined;
+	char user[USER_NAME_MAX + 1];
+};
+
+static pthread_mutex_t notice_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct notice *notices, **notices_tail = &notices;
+
 void
 router_notice(const char *user, bool joined)
 {
-	pthread_mutex_lock(&lock);
-	for (size_t b = 0; b < BUCKETS; b++) {
-		for (struct session *s = table[b]; s != NULL;
-		    s = s->router_next) {
-			struct chat_view v;
-			char *text;
+	struct notice *n = xcalloc(1, sizeof(*n));
 
-			if (!s->interactive || strcmp(s->user, user) == 0 ||
-			    !prefs_flag(s->user, PREF_NOTICES) ||
-			    prefs_ignores(s->user, user)) {
-				continue;
+	n->joined = joined;
+	snprintf(n->user, sizeof(n->user), "%s", user);
+	pthread_mutex_lock(&notice_lock);
+	*notices_tail = n;
+	notices_tail = &n->next;
+	pthread_mutex_unlock(&notice_lock);
+}
+
+/*
+ * Push the notices in list to s, as its user wants them: one line for
+ * each run of joins or of leaves, without the user's own name or the
+ * names the user ignores.  The router lock is held.
+ */
+static void
+push_notices(struct session *s, const struct notice *list, size_t max)
+{
+	const char **names = xcalloc(max, sizeof(*names));
+	struct chat_view v;
+
+	chat_view_init(&v, s->user, s->color, 0);
+	for (const struct notice *n = list; n != NULL;) {
+		bool joined = n->joined;
+		size_t k = 0;
+
+		for (; n != NULL && n->joined == joined; n = n->next) {
+			if (strcmp(s->user, n->user) != 0 &&
+			    !prefs_ignores(s->user, n->user)) {
+				names[k++] = n->user;
 			}
-			chat_view_init(&v, s->user, s->color, 0);
-			text = chat_format_notice(user, joined, &v);
+		}
+		if (k > 0) {
+			char *text = chat_format_notice(names, k, joined, &v);
+
 			mailbox_push(s->mbox, REC_TEXT, text, strlen(text),
 			    MAILBOX_ROOM);
 			free(text);
 		}
 	}
+	free(names);
+}
+
+/* Send the waiting notices; the router lock is held. */
+static void
+flush_notices_locked(void)
+{
+	struct notice *list;
+	size_t count = 0;
+
+	pthread_mutex_lock(&notice_lock);
+	list = notices;
+	notices = NULL;
+	notices_tail = &notices;
+	pthread_mutex_unlock(&notice_lock);
+	if (list == NULL) {
+		return;
+	}
+	for (struct notice *n = list; n != NULL; n = n->next) {
+		count++;
+	}
+	for (size_t b = 0; b < BUCKETS; b++) {
+		for (struct session *s = table[b]; s != NULL;
+		    s = s->router_next) {
+			if (s->interactive &&
+			    prefs_flag(s->user, PREF_NOTICES)) {
+				push_notices(s, list, count);
+			}
+		}
+	}
+	while (list != NULL) {
+		struct notice *next = list->next;
+
+		free(list);
+		list = next;
+	}
+}
+
+void
+router_flush_notices(void)
+{
+	pthread_mutex_lock(&lock);
+	flush_notices_locked();
 	pthread_mutex_unlock(&lock);
 }
 
@@ -257,6 +341,7 @@ router_broadcast(const char *text)
 	int n = 0;
 
 	pthread_mutex_lock(&lock);
+	flush_notices_locked();
 	for (size_t b = 0; b < BUCKETS; b++) {
 		for (struct session *s = table[b]; s != NULL;
 		    s = s->router_next) {

@@ -31,8 +31,13 @@ int router_deliver(const struct store_message *m);
  * not ignore its sender; returns how many.
  */
 int router_room(const struct store_message *m);
-/* "* alice joined/left" to everyone who wants notices. */
+/*
+ * "* alice joined/left" to everyone who wants notices: queued, and sent
+ * with the others of the last second by router_flush_notices() (the
+ * listener calls it each second) or before the next delivery.
+ */
 void router_notice(const char *user, bool joined);
+void router_flush_notices(void);
 
 /* Online users (unique, sorted) as "a, b, c"; returns the count. */
 unsigned router_online(struct buf *out);

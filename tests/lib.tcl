@@ -1052,9 +1052,13 @@ proc run_cmd {id user cmd what} {
 		timeout { fail "timed out waiting for the output of '$cmd' ($what)" }
 		eof { fail "connection closed waiting for the output of '$cmd' ($what)" }
 	}
+	# The sentinel is typed ahead, so its echo may be drawn (and redrawn
+	# around the output) in pieces: drop the prompt and "set" echo lines,
+	# whole or in part.
 	set out {}
 	foreach line [split [screen_lines $raw] "\n"] {
-		if {$line ne "$user> " && $line ne "$user> set"} {
+		if {$line ne "$user> " &&
+		    ![regexp "^([re_quote $user]> )?(s|se|set)\$" $line]} {
 			lappend out $line
 		}
 	}
