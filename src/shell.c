@@ -727,6 +727,13 @@ setup_readline(void)
 	rl_attempted_completion_function = complete;
 	rl_getc_function = shell_getc;
 	rl_initialize();
+	/*
+	 * A pasted block runs line by line, as if typed, whether the shell
+	 * came from the zygote (readline set up there without a terminal
+	 * leaves bracketed paste off) or was started on its own (where a
+	 * real TERM would turn it on): the daemon has no multi-line input.
+	 */
+	rl_variable_bind("enable-bracketed-paste", "off");
 	rl_bind_key(3, clear_line);
 	using_history();
 	stifle_history(500);
