@@ -229,7 +229,11 @@ chat_format_notice(const char *const *users, size_t n, bool joined,
     const struct chat_view *v)
 {
 	struct buf b = { 0 };
-	size_t shown = n > NOTICE_NAMES_MAX ? NOTICE_NAMES_MAX : n;
+	size_t shown = n;
+
+	if (shown > NOTICE_NAMES_MAX) {
+		shown = NOTICE_NAMES_MAX;
+	}
 
 	if (v->timestamps) {
 		char when[16];

@@ -59,6 +59,11 @@ struct sess {
 	bool authed, want_shell, has_pty, disconnect, locked, idle_warned;
 	bool no_color;		/* the client sent NO_COLOR */
 	bool chan_closed, client_eof, stdin_closed;
+	/*
+	 * data_cb left input in libssh's channel buffer.  Only then is it
+	 * worth asking ssh_channel_poll(), which polls the socket itself.
+	 */
+	bool input_held;
 	bool out_open, err_open, core_open;
 	bool out_polled, err_polled, core_polled;
 	bool core_full;		/* the mailbox waits for room in the socket */
@@ -366,12 +371,16 @@ pull_input(struct sess *s)
 {
 	char tmp[16384];
 
-	while (s->chan != NULL && s->sp.pid > 0) {
+	while (s->input_held && s->chan != NULL && s->sp.pid > 0) {
 		size_t room = INBUF_MAX - (s->inbuf.len - s->inoff);
 		int avail = ssh_channel_poll(s->chan, 0);
 		int n;
 
-		if (avail <= 0 || room == 0) {
+		if (avail <= 0) {
+			s->input_held = false;
+			break;
+		}
+		if (room == 0) {
 			break;
 		}
 		if ((size_t)avail > room) {
@@ -417,6 +426,7 @@ data_cb(ssh_session ssh, ssh_channel chan, void *data, uint32_t len,
 	}
 	buf_append(&s->inbuf, data, take);
 	flush_input(s);
+	s->input_held = take < len;
 	/* What we did not take stays in libssh and holds the window shut. */
 	return (int)take;
 }
@@ -888,8 +898,7 @@ relay_timeout(struct sess *s, enum mailbox_state mbs)
 {
 	int64_t now = now_ms(), t = 30000;
 
-	if (s->inoff < s->inbuf.len ||
-	    (s->chan != NULL && ssh_channel_poll(s->chan, 0) > 0)) {
+	if (s->inoff < s->inbuf.len || s->input_held) {
 		return 20;	/* input waits for room in the terminal */
 	}
 	if (mbs == MAILBOX_RETRY) {
