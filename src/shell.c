@@ -654,20 +654,12 @@ fetch_users(const char *word)
 static char *
 generate(const char *text, int state)
 {
-	static size_t i;
-	size_t len = strlen(text);
+	static size_t pos;
 
 	if (state == 0) {
-		i = 0;
+		pos = 0;
 	}
-	while (i < nmatches) {
-		const char *m = matches[i++];
-
-		if (strncmp(m, text, len) == 0) {
-			return xstrdup(m);
-		}
-	}
-	return NULL;
+	return words_next_match(matches, nmatches, text, &pos);
 }
 
 static char **

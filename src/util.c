@@ -319,3 +319,18 @@ wait_or_stop(int fd, int stop_fd, int timeout_ms)
 	}
 	return pfd[0].revents != 0 ? WAIT_READY : WAIT_TIMEOUT;
 }
+
+char *
+words_next_match(char *const *words, size_t n, const char *text, size_t *pos)
+{
+	size_t len = strlen(text);
+
+	while (*pos < n) {
+		const char *w = words[(*pos)++];
+
+		if (strncmp(w, text, len) == 0) {
+			return xstrdup(w);
+		}
+	}
+	return NULL;
+}

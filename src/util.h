@@ -50,6 +50,14 @@ void set_err(char *err, size_t errlen, const char *fmt, ...)
 
 /* FNV-1a of a string, for the daemon's hash tables. */
 unsigned str_hash(const char *s);
+
+/*
+ * A readline completion generator over words[0..n): the next word at or
+ * after *pos that starts with text (a malloc'd copy), or NULL.  The
+ * caller resets *pos to 0 when readline passes state 0.
+ */
+char *words_next_match(char *const *words, size_t n, const char *text,
+    size_t *pos);
 /* s, all of it, as a decimal int in [min, max]; else def (never atoi's UB). */
 int str_to_int(const char *s, int min, int max, int def);
 

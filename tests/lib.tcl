@@ -103,25 +103,10 @@ proc stop_daemon {} {
 }
 
 # Log in with the stock ssh client on a terminal; returns the spawn id,
-# positioned after the first prompt.
+# positioned after the first prompt (login_seen, below, also returns what
+# came before it).
 proc login {user pass args} {
-	global ssh_opts port
-	spawn ssh {*}$ssh_opts -p $port {*}$args $user@127.0.0.1
-	set id $spawn_id
-	expect {
-		-i $id
-		"password:" { send -i $id "$pass\r" }
-		timeout { fail "no password prompt for $user" }
-		eof { fail "ssh for $user exited before the password prompt" }
-	}
-	expect {
-		-i $id
-		"$user> " {}
-		"Permission denied" { fail "login of $user refused" }
-		timeout { fail "no prompt for $user" }
-		eof { fail "ssh for $user exited before the prompt" }
-	}
-	return $id
+	return [lindex [login_seen $user $pass {*}$args] 0]
 }
 
 # Expect exact text (must) or a regexp (must_re) on spawn id, or fail
