@@ -109,15 +109,21 @@ static void die(const char *fmt, ...)
     __attribute__((format(printf, 1, 2), noreturn));
 
 static void
+vwarnx_(const char *fmt, va_list ap)
+{
+	fputs("sshchat-bench: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+static void
 die(const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	fputs("sshchat-bench: ", stderr);
-	vfprintf(stderr, fmt, ap);
+	vwarnx_(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	exit(2);
 }
 
@@ -127,10 +133,8 @@ warnx_(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	fputs("sshchat-bench: ", stderr);
-	vfprintf(stderr, fmt, ap);
+	vwarnx_(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 static void *

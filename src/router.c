@@ -27,6 +27,17 @@ static unsigned nsessions;
 
 static void flush_notices_locked(void);
 
+/*
+ * Every session in the table; the lock is held.  (break ends a bucket.)
+ * s names the loop variable, so it cannot be parenthesized.
+ */
+/* NOLINTBEGIN(bugprone-macro-parentheses) */
+#define FOR_EACH_SESSION(s)						\
+	for (size_t b_ = 0; b_ < BUCKETS; b_++)				\
+		for (struct session *s = table[b_]; s != NULL;		\
+		    s = s->router_next)
+/* NOLINTEND(bugprone-macro-parentheses) */
+
 static unsigned
 hash(const char *s)
 {
@@ -100,14 +111,11 @@ router_room(const struct store_message *m)
 
 	pthread_mutex_lock(&lock);
 	flush_notices_locked();
-	for (size_t b = 0; b < BUCKETS; b++) {
-		for (struct session *s = table[b]; s != NULL;
-		    s = s->router_next) {
-			if (s->interactive &&
-			    !prefs_ignores(s->user, m->sender)) {
-				push_formatted(s, m, MAILBOX_ROOM);
-				n++;
-			}
+	FOR_EACH_SESSION(s) {
+		if (s->interactive &&
+		    !prefs_ignores(s->user, m->sender)) {
+			push_formatted(s, m, MAILBOX_ROOM);
+			n++;
 		}
 	}
 	pthread_mutex_unlock(&lock);
@@ -193,13 +201,10 @@ flush_notices_locked(void)
 	for (struct notice *n = list; n != NULL; n = n->next) {
 		count++;
 	}
-	for (size_t b = 0; b < BUCKETS; b++) {
-		for (struct session *s = table[b]; s != NULL;
-		    s = s->router_next) {
-			if (s->interactive &&
-			    prefs_flag(s->user, PREF_NOTICES)) {
-				push_notices(s, list, count);
-			}
+	FOR_EACH_SESSION(s) {
+		if (s->interactive &&
+		    prefs_flag(s->user, PREF_NOTICES)) {
+			push_notices(s, list, count);
 		}
 	}
 	while (list != NULL) {
@@ -265,12 +270,9 @@ collect(const char *prefix, const char ***out)
 	size_t n = 0, u = 0, plen = strlen(prefix);
 
 	names = xcalloc(nsessions + 1, sizeof(*names));
-	for (size_t b = 0; b < BUCKETS; b++) {
-		for (struct session *s = table[b]; s != NULL;
-		    s = s->router_next) {
-			if (strncmp(s->user, prefix, plen) == 0) {
-				names[n++] = s->user;
-			}
+	FOR_EACH_SESSION(s) {
+		if (strncmp(s->user, prefix, plen) == 0) {
+			names[n++] = s->user;
 		}
 	}
 	qsort(names, n, sizeof(*names), cmp_str);
@@ -342,13 +344,10 @@ router_broadcast(const char *text)
 
 	pthread_mutex_lock(&lock);
 	flush_notices_locked();
-	for (size_t b = 0; b < BUCKETS; b++) {
-		for (struct session *s = table[b]; s != NULL;
-		    s = s->router_next) {
-			if (s->interactive &&
-			    mailbox_push(s->mbox, REC_TEXT, text, len, 0)) {
-				n++;
-			}
+	FOR_EACH_SESSION(s) {
+		if (s->interactive &&
+		    mailbox_push(s->mbox, REC_TEXT, text, len, 0)) {
+			n++;
 		}
 	}
 	pthread_mutex_unlock(&lock);
@@ -359,11 +358,8 @@ void
 router_foreach(void (*fn)(struct session *, void *), void *arg)
 {
 	pthread_mutex_lock(&lock);
-	for (size_t b = 0; b < BUCKETS; b++) {
-		for (struct session *s = table[b]; s != NULL;
-		    s = s->router_next) {
-			fn(s, arg);
-		}
+	FOR_EACH_SESSION(s) {
+		fn(s, arg);
 	}
 	pthread_mutex_unlock(&lock);
 }
