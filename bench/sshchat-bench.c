@@ -368,30 +368,45 @@ print_results(void)
 
 static long clk_tck;
 
-/* utime+stime+cutime+cstime of pid in clock ticks, or -1. */
-static long long
-proc_cpu_ticks(pid_t pid)
+/*
+ * /proc/PID/stat into buf, from field 3 (state) on, or NULL.  comm may
+ * contain spaces and parentheses: the fields start after the last ')'.
+ */
+static const char *
+proc_stat_fields(pid_t pid, char *buf, size_t size)
 {
-	char path[64], buf[2048], *p;
-	unsigned long long ut, st;
-	long long cut, cst;
+	char path[64], *p;
 	FILE *f;
 	size_t n;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	if ((f = fopen(path, "r")) == NULL) {
-		return -1;
+		return NULL;
 	}
-	n = fread(buf, 1, sizeof(buf) - 1, f);
+	n = fread(buf, 1, size - 1, f);
 	(void)fclose(f);
 	buf[n] = '\0';
-	/* comm may contain spaces and parentheses: skip to the last ')'. */
-	if ((p = strrchr(buf, ')')) == NULL) {
+	if ((p = strrchr(buf, ')')) == NULL || p[1] == '\0') {
+		return NULL;
+	}
+	return p + 2;
+}
+
+/* utime+stime+cutime+cstime of pid in clock ticks, or -1. */
+static long long
+proc_cpu_ticks(pid_t pid)
+{
+	char buf[2048];
+	const char *p = proc_stat_fields(pid, buf, sizeof(buf));
+	unsigned long long ut, st;
+	long long cut, cst;
+
+	if (p == NULL) {
 		return -1;
 	}
-	/* fields from 3 (state) on; utime is field 14. */
+	/* utime is field 14. */
 	/* NOLINTNEXTLINE(cert-err34-c): kernel-formatted, in range */
-	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+	if (sscanf(p, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
 	    "%llu %llu %lld %lld", &ut, &st, &cut, &cst) != 4) {
 		return -1;
 	}
@@ -431,21 +446,13 @@ proc_tree_cpu(pid_t pid)
 static pid_t
 proc_ppid(pid_t pid)
 {
-	char path[64], buf[1024], *p;
+	char buf[1024];
+	const char *p = proc_stat_fields(pid, buf, sizeof(buf));
 	int ppid;
-	FILE *f;
-	size_t n;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if ((f = fopen(path, "r")) == NULL) {
-		return -1;
-	}
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	(void)fclose(f);
-	buf[n] = '\0';
-	if ((p = strrchr(buf, ')')) == NULL ||
+	if (p == NULL ||
 	    /* NOLINTNEXTLINE(cert-err34-c): kernel-formatted, in range */
-	    sscanf(p + 2, "%*c %d", &ppid) != 1) {
+	    sscanf(p, "%*c %d", &ppid) != 1) {
 		return -1;
 	}
 	return ppid;

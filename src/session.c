@@ -65,9 +65,9 @@ struct sess {
 	 */
 	bool input_held;
 	bool out_open, err_open, core_open;
-	bool out_polled, err_polled, core_polled;
+	bool out_polled, err_polled;
 	bool core_full;		/* the mailbox waits for room in the socket */
-	short core_events;	/* what core_fd is polled for */
+	short core_events;	/* what core_fd is polled for; 0: not */
 	char term[64];
 	int cols, rows;
 	char *command;
@@ -848,14 +848,13 @@ update_polling(struct sess *s)
 	want_core = (short)(s->core_open ?
 	    POLLIN | (s->core_full ? POLLOUT : 0) : 0);
 	if (want_core != s->core_events) {
-		if (s->core_polled) {
+		if (s->core_events != 0) {
 			ssh_event_remove_fd(s->ev, s->sp.core_fd);
 		}
 		if (want_core != 0) {
 			ssh_event_add_fd(s->ev, s->sp.core_fd, want_core,
 			    core_cb, s);
 		}
-		s->core_polled = want_core != 0;
 		s->core_events = want_core;
 	}
 }
@@ -973,7 +972,7 @@ finish(struct sess *s, enum end_reason reason)
 	if (s->err_polled) {
 		ssh_event_remove_fd(s->ev, s->sp.err_fd);
 	}
-	if (s->core_polled) {
+	if (s->core_events != 0) {
 		ssh_event_remove_fd(s->ev, s->sp.core_fd);
 	}
 	router_remove(&s->pub);
