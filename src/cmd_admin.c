@@ -188,17 +188,20 @@ cmd_stats(struct cmd_ctx *ctx, int argc, char **argv)
 	long long queued = (long long)store_count_undelivered(NULL);
 	long long stored = (long long)store_count_messages();
 	long long size = (long long)store_size();
+	unsigned long long shown = daemon_stats.texts_shown;
+	unsigned long long by_shells = daemon_stats.texts_to_shell;
 
 	if (ctx->json) {
 		ctx_printf(ctx, "{\"uptime\":%lld,\"sessions\":%u,"
 		    "\"connections\":%u,\"logins\":%llu,\"failed_logins\":%llu,"
 		    "\"messages\":%llu,\"rejected\":%llu,\"queued\":%lld,"
-		    "\"stored\":%lld,\"store_bytes\":%lld}", uptime, sessions,
-		    threads, (unsigned long long)daemon_stats.logins,
+		    "\"stored\":%lld,\"store_bytes\":%lld,"
+		    "\"texts_shown\":%llu,\"texts_by_shells\":%llu}", uptime,
+		    sessions, threads, (unsigned long long)daemon_stats.logins,
 		    (unsigned long long)daemon_stats.failed_logins,
 		    (unsigned long long)daemon_stats.messages,
 		    (unsigned long long)daemon_stats.rejected, queued, stored,
-		    size);
+		    size, shown, by_shells);
 		return 0;
 	}
 	ctx_printf(ctx,
@@ -208,12 +211,14 @@ cmd_stats(struct cmd_ctx *ctx, int argc, char **argv)
 	    "failed logins   %llu\n"
 	    "messages        %llu sent, %llu refused\n"
 	    "queued          %lld undelivered\n"
-	    "store           %lld messages, %lld bytes",
+	    "store           %lld messages, %lld bytes\n"
+	    "texts shown     %llu by the daemon, %llu by shells",
 	    uptime / 86400, uptime / 3600 % 24, uptime / 60 % 60, uptime % 60,
 	    sessions, threads, (unsigned long long)daemon_stats.logins,
 	    (unsigned long long)daemon_stats.failed_logins,
 	    (unsigned long long)daemon_stats.messages,
-	    (unsigned long long)daemon_stats.rejected, queued, stored, size);
+	    (unsigned long long)daemon_stats.rejected, queued, stored, size,
+	    shown, by_shells);
 	return 0;
 }
 

@@ -15,6 +15,8 @@ struct daemon_stats {
 	atomic_ullong failed_logins;
 	atomic_ullong messages;
 	atomic_ullong rejected;	/* messages refused: store error, full queue */
+	atomic_ullong texts_shown;	/* texts the daemon showed itself */
+	atomic_ullong texts_to_shell;	/* texts a shell printed */
 };
 
 extern struct daemon_stats daemon_stats;

@@ -7,6 +7,13 @@
  * switches to backlog mode: live messages are left in the store and the
  * session thread reads them back in id order whenever the queue is
  * empty.  No thread of its own, and nothing here ever blocks.
+ *
+ * With a screen set (mailbox_set_screen), the session thread shows text
+ * on the terminal itself whenever the shell's screen is as it last
+ * reported; only the rest goes to the shell.  Then every record waits
+ * for the session thread, which decides, so the order is kept: a text
+ * given to the shell keeps those after it from being shown until the
+ * shell has printed it and reported again.
  */
 #include "config.h"
 
@@ -18,6 +25,7 @@
 #include <unistd.h>
 
 #include "chat.h"
+#include "daemon.h"
 #include "log.h"
 #include "messages.h"
 #include "mailbox.h"
@@ -55,6 +63,10 @@ struct mailbox {
 	int fd;
 	int wake_fd;		/* the session thread's eventfd */
 	char *user;
+	uint64_t sent;		/* records written to the shell */
+	bool has_screen;
+	struct mailbox_screen screen;
+	pthread_t owner;	/* the session thread, once it set a screen */
 };
 
 struct mailbox *
@@ -168,6 +180,91 @@ refill(struct mailbox *mb)
 	return n;
 }
 
+static bool
+is_text(int type)
+{
+	return type == REC_TEXT || type == REC_ERROR;
+}
+
+/* Append text as a terminal shows it: lines end in CR LF. */
+static void
+append_lines(struct buf *b, const char *p, size_t len)
+{
+	const char *end = p + len, *nl;
+
+	while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		buf_append(b, p, (size_t)(nl - p));
+		buf_append(b, "\r\n", 2);
+		p = nl + 1;
+	}
+	buf_append(b, p, (size_t)(end - p));
+	buf_append(b, "\r\n", 2);
+}
+
+/* A queued record is done with: written or shown. */
+static void
+dequeue(struct mailbox *mb)
+{
+	struct item *it = mb->head;
+
+	if (it->msg_id > 0) {
+		store_mark_delivered(it->msg_id);
+	}
+	mb->head = it->next;
+	if (mb->head == NULL) {
+		mb->tail = NULL;
+	}
+	mb->count--;
+	if (it->msg_id != 0) {
+		mb->messages--;
+	}
+	free(it);
+}
+
+#define SHOW_MAX (64 * 1024)	/* bytes of text shown in one piece */
+
+/*
+ * Show the text records at the head of the queue on the terminal, as
+ * many as the screen takes at once; the lock is held.  MAILBOX_SHOW when
+ * some were shown, else what check() said of the first.
+ */
+static enum mailbox_direct
+show_texts(struct mailbox *mb)
+{
+	struct buf text = { 0 };
+	enum mailbox_direct d = MAILBOX_SHELL;
+	size_t n = 0;
+
+	for (struct item *it = mb->head; it != NULL && is_text(it->type);
+	    it = it->next) {
+		size_t before = text.len;
+
+		append_lines(&text, it->data, it->len);
+		if ((n > 0 && text.len > SHOW_MAX) ||
+		    (d = mb->screen.check(mb->screen.arg, mb->sent,
+		    text.len)) != MAILBOX_SHOW) {
+			text.len = before;
+			break;
+		}
+		n++;
+	}
+	if (n == 0) {
+		buf_free(&text);
+		return d;
+	}
+	if (!mb->screen.show(mb->screen.arg, text.data, text.len)) {
+		/* The channel is gone: the messages stay undelivered. */
+		mb->failed = true;
+	} else {
+		daemon_stats.texts_shown += n;
+		while (n-- > 0) {
+			dequeue(mb);
+		}
+	}
+	buf_free(&text);
+	return MAILBOX_SHOW;
+}
+
 /*
  * Write queued records while the socket takes them; the lock is held.
  * With refill, an empty queue in backlog mode is refilled from the store
@@ -198,6 +295,17 @@ drain(struct mailbox *mb, bool with_refill)
 		if (mb->failed) {
 			return false;
 		}
+		if (mb->has_screen && is_text(it->type)) {
+			enum mailbox_direct d = show_texts(mb);
+
+			if (d == MAILBOX_SHOW) {
+				continue;
+			}
+			if (d == MAILBOX_HOLD) {
+				/* The shell's output is on its way: flushed then. */
+				return false;
+			}
+		}
 		if (record_send_nowait(mb->fd, it->type, it->data,
 		    it->len) < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -216,18 +324,11 @@ drain(struct mailbox *mb, bool with_refill)
 			debug("write to shell: %s", strerror(errno));
 			return false;
 		}
-		if (it->msg_id > 0) {
-			store_mark_delivered(it->msg_id);
+		mb->sent++;
+		if (is_text(it->type)) {
+			daemon_stats.texts_to_shell++;
 		}
-		mb->head = it->next;
-		if (mb->head == NULL) {
-			mb->tail = NULL;
-		}
-		mb->count--;
-		if (it->msg_id != 0) {
-			mb->messages--;
-		}
-		free(it);
+		dequeue(mb);
 	}
 }
 
@@ -293,11 +394,26 @@ mailbox_push(struct mailbox *mb, int type, const char *data, size_t len,
 		remember(mb, msg_id);
 	}
 	enqueue(mb, type, data, len, msg_id);
-	if (drain(mb, false) || mb->head != NULL) {
+	if (mb->has_screen) {
+		/* The session thread decides; its loop flushes anyway. */
+		if (!pthread_equal(pthread_self(), mb->owner)) {
+			kick(mb);
+		}
+	} else if (drain(mb, false) || mb->head != NULL) {
 		kick(mb);
 	}
 	pthread_mutex_unlock(&mb->lock);
 	return true;
+}
+
+void
+mailbox_set_screen(struct mailbox *mb, const struct mailbox_screen *scr)
+{
+	pthread_mutex_lock(&mb->lock);
+	mb->screen = *scr;
+	mb->owner = pthread_self();
+	mb->has_screen = true;
+	pthread_mutex_unlock(&mb->lock);
 }
 
 enum mailbox_state

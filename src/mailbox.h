@@ -47,14 +47,37 @@ bool mailbox_push(struct mailbox *mb, int type, const char *data,
  * the number of undelivered messages there were.
  */
 int64_t mailbox_fetch_stored(struct mailbox *mb);
+/*
+ * Text shown by the session thread itself.  Once the session thread has
+ * set a screen, records pushed from any thread wait in the queue for
+ * mailbox_flush (nothing is written to the shell at push time).  For a
+ * run of text records (REC_TEXT, REC_ERROR) at the head of the queue,
+ * the flush asks check() whether the session thread can show len bytes
+ * on the terminal itself now (sent: records written to the shell so
+ * far), and gives the ones it can to show() in one piece, as the shell
+ * would print them: each ends with CR LF, and so does each line in it.
+ */
+enum mailbox_direct {
+	MAILBOX_SHELL,		/* give it to the shell */
+	MAILBOX_HOLD,		/* not yet: flush again when the terminal moves */
+	MAILBOX_SHOW,		/* show it */
+};
+struct mailbox_screen {
+	enum mailbox_direct (*check)(void *arg, uint64_t sent, size_t len);
+	bool (*show)(void *arg, const char *text, size_t len);
+	void *arg;
+};
+/* The session thread shows text through scr from now on. */
+void mailbox_set_screen(struct mailbox *mb, const struct mailbox_screen *scr);
+
 enum mailbox_state {
 	MAILBOX_IDLE,		/* nothing waits */
 	MAILBOX_FULL,		/* records wait for room: poll for POLLOUT */
 	MAILBOX_RETRY,		/* the store failed: flush again in 1 s */
 };
 /*
- * The session thread: write what is queued while the socket takes it,
- * refilling from the store in backlog mode.
+ * The session thread: show or write what is queued while the terminal or
+ * the socket takes it, refilling from the store in backlog mode.
  */
 enum mailbox_state mailbox_flush(struct mailbox *mb);
 /* Records waiting to be written. */

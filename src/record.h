@@ -21,6 +21,14 @@ enum record_type {
 	REC_COMPLETE = 'C',	/* completion request: payload is the word */
 	REC_SECRETS = 'S',	/* answers to REC_ASK, NUL-separated */
 	REC_OPTIONS = 'O',	/* admin socket: "json" asks for JSON output */
+	/*
+	 * The shell is idle: "IN OUT RECS COLS ERASE\n" (decimal: bytes read
+	 * from the terminal, bytes written to it, records read, its width,
+	 * the length of the erase bytes), then the bytes that erase the
+	 * prompt and the line being edited, then the bytes that draw them
+	 * again.  Text written between the two shows above the line.
+	 */
+	REC_SCREEN = 'R',
 	/* daemon -> shell */
 	REC_TEXT = 'T',		/* rendered text to print, one or more lines */
 	REC_ERROR = 'E',	/* like TEXT; stderr when there is no terminal */

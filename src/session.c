@@ -85,6 +85,21 @@ struct sess {
 	bool in_slowed;		/* input waits for the budget */
 	int64_t in_told_ms;	/* when the user and the log were last told */
 	uint64_t in_slowed_count;	/* episodes since then */
+	/*
+	 * The chat shell's screen, as it last reported it (REC_SCREEN):
+	 * having read screen_in bytes of input, handled screen_recs records
+	 * and written screen_out bytes, screen_cols wide, the first
+	 * screen_erase bytes of screen erase its prompt and line and the
+	 * rest draw them again.  in_written and out_read count the bytes
+	 * through the PTY master.  Input waits for the first report (the
+	 * terminal is not raw before it).
+	 */
+	bool screen_seen, screen_valid;
+	uint64_t in_written, out_read;
+	uint64_t screen_in, screen_out, screen_recs;
+	int screen_cols;
+	size_t screen_erase;
+	struct buf screen;
 };
 
 static atomic_ulong next_id;
@@ -330,9 +345,19 @@ spend_input(struct sess *s, size_t n)
 	}
 }
 
+/* A chat shell on a PTY gets no input before it reported its screen. */
+static bool
+input_waits(const struct sess *s)
+{
+	return s->sp.pty && s->command == NULL && !s->screen_seen;
+}
+
 static void
 flush_input(struct sess *s)
 {
+	if (input_waits(s)) {
+		return;
+	}
 	while (s->inoff < s->inbuf.len && s->sp.in_fd >= 0) {
 		ssize_t n = write(s->sp.in_fd, s->inbuf.data + s->inoff,
 		    s->inbuf.len - s->inoff);
@@ -348,6 +373,7 @@ flush_input(struct sess *s)
 			break;
 		}
 		s->inoff += (size_t)n;
+		s->in_written += (uint64_t)n;
 	}
 	if (s->inoff == s->inbuf.len) {
 		s->inbuf.len = s->inoff = 0;
@@ -500,7 +526,12 @@ out_cb(socket_t fd, int revents, void *userdata)
 	}
 	n = read(fd, buf, win < sizeof(buf) ? win : sizeof(buf));
 	if (n > 0) {
-		int w = is_err ? ssh_channel_write_stderr(s->chan, buf,
+		int w;
+
+		if (!is_err) {
+			s->out_read += (uint64_t)n;
+		}
+		w = is_err ? ssh_channel_write_stderr(s->chan, buf,
 		    (uint32_t)n) : ssh_channel_write(s->chan, buf, (uint32_t)n);
 
 		if (w == SSH_ERROR) {
@@ -519,10 +550,158 @@ out_cb(socket_t fd, int revents, void *userdata)
 	return 0;
 }
 
+/*
+ * The shell's screen.  When it is as the shell last reported it, the
+ * session thread shows incoming text itself: the erase bytes, the text,
+ * the redraw bytes, in one channel write, as the shell would have
+ * printed them, without waking the shell or crossing the PTY.
+ */
+
+static uint64_t
+parse_count(const char **p, const char *end, bool *ok)
+{
+	uint64_t v = 0;
+	const char *q = *p;
+
+	if (q >= end || *q < '0' || *q > '9') {
+		*ok = false;
+	}
+	for (; q < end && *q >= '0' && *q <= '9'; q++) {
+		v = v * 10 + (uint64_t)(*q - '0');
+	}
+	if (q < end && (*q == ' ' || *q == '\n')) {
+		q++;
+	} else {
+		*ok = false;
+	}
+	*p = q;
+	return v;
+}
+
+static enum mailbox_direct screen_check(void *arg, uint64_t sent,
+    size_t len);
+static bool screen_show(void *arg, const char *text, size_t len);
+
+static void
+screen_update(struct sess *s, const char *data, size_t len)
+{
+	const char *p = data, *end = data + len;
+	bool ok = true;
+	uint64_t in, out, recs, cols, erase;
+
+	in = parse_count(&p, end, &ok);
+	out = parse_count(&p, end, &ok);
+	recs = parse_count(&p, end, &ok);
+	cols = parse_count(&p, end, &ok);
+	erase = parse_count(&p, end, &ok);
+	s->screen_valid = ok && p[-1] == '\n' && erase <= (uint64_t)(end - p);
+	if (!s->screen_valid) {
+		debug("bad screen report from the shell");
+		return;
+	}
+	s->screen_in = in;
+	s->screen_out = out;
+	s->screen_recs = recs;
+	s->screen_cols = cols < 10000 ? (int)cols : -1;
+	s->screen_erase = (size_t)erase;
+	s->screen.len = 0;
+	buf_append(&s->screen, p, (size_t)(end - p));
+	if (!s->screen_seen) {
+		struct mailbox_screen scr = {
+			.check = screen_check,
+			.show = screen_show,
+			.arg = s,
+		};
+
+		s->screen_seen = true;
+		mailbox_set_screen(s->pub.mbox, &scr);
+		flush_input(s);
+	}
+}
+
+/*
+ * Take the shell's screen reports waiting in its socket, and only those:
+ * a report sent after the line being run is not read before the line's
+ * output is shown, else that output would always go through the shell.
+ * s->rbuf is free: the mailbox is flushed outside core_cb.
+ */
+static void
+screen_catch_up(struct sess *s)
+{
+	char t;
+	int type;
+
+	while (recv(s->sp.core_fd, &t, 1, MSG_PEEK | MSG_DONTWAIT) == 1 &&
+	    t == REC_SCREEN) {
+		ssize_t n = record_recv(s->sp.core_fd, &type, s->rbuf);
+
+		if (n < 0 || type != REC_SCREEN) {
+			break;
+		}
+		screen_update(s, s->rbuf, (size_t)n);
+	}
+}
+
+static enum mailbox_direct
+screen_check(void *arg, uint64_t sent, size_t len)
+{
+	struct sess *s = arg;
+
+	if (s->screen_valid && (s->screen_in != s->in_written ||
+	    s->screen_recs != sent)) {
+		screen_catch_up(s);
+	}
+	if (!s->screen_valid || s->screen_in != s->in_written ||
+	    s->screen_recs != sent || s->screen_cols != s->cols ||
+	    s->out_read > s->screen_out || s->chan == NULL ||
+	    s->chan_closed ||
+	    ssh_channel_window_size(s->chan) < len + s->screen.len) {
+		return MAILBOX_SHELL;
+	}
+	/* What the shell wrote before it reported goes first. */
+	return s->out_read < s->screen_out ? MAILBOX_HOLD : MAILBOX_SHOW;
+}
+
+static bool
+screen_show(void *arg, const char *text, size_t len)
+{
+	struct sess *s = arg;
+	struct buf b = { 0 };
+	int w;
+
+	buf_append(&b, s->screen.data, s->screen_erase);
+	buf_append(&b, text, len);
+	buf_append(&b, s->screen.data + s->screen_erase,
+	    s->screen.len - s->screen_erase);
+	w = ssh_channel_write(s->chan, b.data, (uint32_t)b.len);
+	buf_free(&b);
+	if (w == SSH_ERROR) {
+		s->chan_closed = true;
+		return false;
+	}
+	return true;
+}
+
 static void
 emit_to_session(struct cmd_ctx *ctx, int type, const char *text, size_t len)
 {
 	mailbox_push(ctx->session->mbox, type, text, len, 0);
+}
+
+/*
+ * A command is done: a shell running one command, or lines from a pipe,
+ * waits for its status.  The chat shell does not.
+ */
+static void
+send_done(struct sess *s, int rc)
+{
+	char st[16];
+
+	if (s->sp.pty && s->command == NULL) {
+		return;
+	}
+	snprintf(st, sizeof(st), "%d", rc);
+	mailbox_push(s->pub.mbox, REC_DONE, st, strlen(st), 0);
 }
 
 /*
@@ -542,7 +721,6 @@ run_line(struct sess *s, const char *line, size_t len, char **secrets,
 		.nsecrets = nsecrets,
 		.emit = emit_to_session,
 	};
-	char st[16];
 	int rc = command_run(&ctx, line, len);
 
 	if (rc == CMD_ASK) {
@@ -551,8 +729,7 @@ run_line(struct sess *s, const char *line, size_t len, char **secrets,
 		s->pending_len = len;
 		return;
 	}
-	snprintf(st, sizeof(st), "%d", rc);
-	mailbox_push(s->pub.mbox, REC_DONE, st, strlen(st), 0);
+	send_done(s, rc);
 }
 
 /* The shell answered a REC_ASK: run the waiting line with the answers. */
@@ -615,7 +792,10 @@ core_cb(socket_t fd, int revents, void *userdata)
 		s->core_open = false;
 		return 0;
 	}
-	s->pub.last_input_ms = now_ms();
+	if (type != REC_SCREEN) {
+		/* A report follows output as well as input. */
+		s->pub.last_input_ms = now_ms();
+	}
 	switch (type) {
 	case REC_LINE:
 		free(s->pending);
@@ -626,7 +806,7 @@ core_cb(socket_t fd, int revents, void *userdata)
 			    options.message_burst);
 
 			session_print(&s->pub, REC_ERROR, e);
-			mailbox_push(s->pub.mbox, REC_DONE, "1", 1, 0);
+			send_done(s, 1);
 			free(e);
 			break;
 		}
@@ -640,6 +820,9 @@ core_cb(socket_t fd, int revents, void *userdata)
 		break;
 	case REC_STATUS:
 		s->shell_status = str_to_int(s->rbuf, 0, 255, -1);
+		break;
+	case REC_SCREEN:
+		screen_update(s, s->rbuf, (size_t)n);
 		break;
 	case REC_COMPLETE:
 		command_complete(s->rbuf, s->pub.role, &b);
@@ -897,7 +1080,7 @@ relay_timeout(struct sess *s, enum mailbox_state mbs)
 {
 	int64_t now = now_ms(), t = 30000;
 
-	if (s->inoff < s->inbuf.len || s->input_held) {
+	if ((s->inoff < s->inbuf.len || s->input_held) && !input_waits(s)) {
 		return 20;	/* input waits for room in the terminal */
 	}
 	if (mbs == MAILBOX_RETRY) {
@@ -1247,6 +1430,7 @@ run_session(struct sess *s)
 	free(s->pending);
 	free(s->rbuf);
 	buf_free(&s->inbuf);
+	buf_free(&s->screen);
 	free(s);
 }
 

@@ -9,6 +9,15 @@
  * the records' text) is gathered in one buffer and written when the
  * shell is about to wait again: one batch of keystrokes or one record
  * costs one write(), so one SSH packet, not one per byte.
+ *
+ * Before it waits, it also tells the daemon what its screen looks like
+ * (REC_SCREEN): how much input it has read, how much output it has
+ * written, how many records it has handled, and the bytes that erase
+ * and redraw the prompt and the line being edited.  While none of those
+ * has moved, the daemon prints incoming text above the line itself,
+ * exactly as print_text() would, without waking this process.  The
+ * terminal is raw (no echo, no input or output processing), so the
+ * byte counts on both ends of the PTY agree.
  */
 #include "config.h"
 
@@ -22,6 +31,7 @@
 #endif
 #endif
 #include <poll.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -97,10 +107,48 @@ static struct buf obuf;
 static size_t ooff;		/* written so far */
 static bool out_blocked;	/* the terminal said EAGAIN: wait for POLLOUT */
 
+/*
+ * The screen report.  raw: the terminal was made raw, so these counts
+ * are what the daemon counts on its end of the PTY; capture: where
+ * tout's output goes instead of obuf while the report is made.
+ */
+static bool raw;
+static uint64_t in_total;	/* bytes read from the terminal */
+static uint64_t out_total;	/* bytes put in obuf for it */
+static uint64_t recs_total;	/* records read from the daemon */
+static int screen_cols;		/* the width readline was last given */
+static struct buf *capture;
+static struct {
+	uint64_t in, out, recs;
+	int cols;
+	bool sent;
+} reported;
+
+/*
+ * With OPOST off, a newline is made CR LF here, as the kernel's ONLCR
+ * would: then what is counted is what goes through the PTY.
+ */
 static ssize_t
 tout_write(void *cookie, const char *p, size_t n)
 {
-	buf_append(&obuf, p, n);
+	struct buf *b = capture != NULL ? capture : &obuf;
+	const char *end = p + n;
+	size_t before = b->len;
+
+	while (raw && p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+		if (nl == NULL) {
+			break;
+		}
+		buf_append(b, p, (size_t)(nl - p));
+		buf_append(b, "\r\n", 2);
+		p = nl + 1;
+	}
+	buf_append(b, p, (size_t)(end - p));
+	if (capture == NULL) {
+		out_total += b->len - before;
+	}
 	return (ssize_t)n;
 }
 
@@ -306,6 +354,7 @@ read_input(void)
 	}
 	ipos = 0;
 	ilen = (size_t)n;
+	in_total += (uint64_t)n;
 	return true;
 }
 
@@ -436,14 +485,45 @@ read_line(struct buf *b, size_t cap, bool *too_long)
 }
 
 /*
+ * Read a secret from the raw terminal, not echoed: Enter ends it,
+ * Backspace and Ctrl-U edit it.  Bytes past cap are dropped.
+ */
+static void
+read_secret(struct buf *b, size_t cap)
+{
+	while (fill_input()) {
+		unsigned char c = ibuf[ipos++];
+
+		if (c == '\r' || c == '\n') {
+			return;
+		}
+		if (c == 0x7f || c == '\b') {
+			/* One character: a UTF-8 sequence goes whole. */
+			while (b->len > 0) {
+				c = (unsigned char)b->data[--b->len];
+				b->data[b->len] = '\0';
+				if ((c & 0xc0) != 0x80) {
+					break;
+				}
+			}
+		} else if (c == 0x15) {
+			secure_zero(b->data, b->len);
+			b->len = 0;
+		} else if (b->len < cap) {
+			buf_append(b, &c, 1);
+		}
+	}
+}
+
+/*
  * The daemon asks for secrets (passwords): show each prompt, read the
- * answer with echo off, and send the answers back in one record.
+ * answer (the terminal does not echo), and send the answers back in one
+ * record.
  */
 static void
 ask_secrets(const char *data, size_t len)
 {
 	struct buf answers = { 0 };
-	struct termios saved, quiet;
 	bool tty = isatty(STDIN_FILENO), too_long;
 	bool was_installed = installed;
 
@@ -451,12 +531,6 @@ ask_secrets(const char *data, size_t len)
 		rl_clear_visible_line();
 		rl_callback_handler_remove();
 		installed = false;
-	}
-	if (tty && tcgetattr(STDIN_FILENO, &saved) == 0) {
-		quiet = saved;
-		quiet.c_lflag &= ~(tcflag_t)ECHO;
-		quiet.c_lflag |= ICANON;
-		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
 	}
 	for (size_t off = 0; off < len;) {
 		const char *p = data + off;
@@ -466,10 +540,10 @@ ask_secrets(const char *data, size_t len)
 		if (tty) {
 			fputs(p, stdout);
 			fflush(stdout);
-		}
-		read_line(&line, PASSWORD_LINE_MAX, &too_long);
-		if (tty) {
+			read_secret(&line, PASSWORD_LINE_MAX);
 			fputs("\n", stdout);
+		} else {
+			read_line(&line, PASSWORD_LINE_MAX, &too_long);
 		}
 		buf_append(&answers, line.data != NULL ? line.data : "",
 		    line.len);
@@ -478,9 +552,6 @@ ask_secrets(const char *data, size_t len)
 			secure_zero(line.data, line.len);
 		}
 		buf_free(&line);
-	}
-	if (tty) {
-		tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
 	}
 	fflush(stdout);
 	send_record(REC_SECRETS, answers.data, answers.len);
@@ -580,6 +651,7 @@ read_record(int *type, size_t *len)
 		return 0;
 	}
 	*len = (size_t)n;
+	recs_total++;
 	return 1;
 }
 
@@ -732,21 +804,54 @@ setup_readline(void)
 	readline_ready = true;
 }
 
+/* The width readline is set up for: read when it reads it. */
+static void
+note_size(void)
+{
+	struct winsize ws;
+
+	if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0) {
+		screen_cols = ws.ws_col;
+	}
+}
+
+/*
+ * readline's terminal preparation, replaced: the terminal is made raw
+ * once, for the whole session, and never restored between lines.  It
+ * never echoes, translates or swallows a byte (Ctrl-C, Ctrl-S and Ctrl-Z
+ * are keys, not signals or flow control), so what the daemon writes to
+ * the PTY is what the shell reads, and what the shell writes is what
+ * the daemon reads.  readline still draws what is typed.
+ */
+static void
+prep_terminal(int meta)
+{
+	struct termios t;
+
+	if (!raw && tcgetattr(STDIN_FILENO, &t) == 0) {
+		t.c_iflag &= ~(tcflag_t)(IGNBRK | BRKINT | PARMRK | ISTRIP |
+		    INLCR | IGNCR | ICRNL | IXON | IXOFF);
+		t.c_oflag &= ~(tcflag_t)OPOST;
+		t.c_lflag &= ~(tcflag_t)(ECHO | ECHONL | ICANON | ISIG |
+		    IEXTEN);
+		t.c_cc[VMIN] = 1;
+		t.c_cc[VTIME] = 0;
+		raw = tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0;
+	}
+	rl_tty_set_echoing(1);
+}
+
 static void
 setup_terminal(void)
 {
-	struct termios t;
 	const char *term = term_name;
 
 	/* Become the session's controlling terminal: SIGWINCH needs it. */
 	ioctl(STDIN_FILENO, TIOCSCTTY, 0);
-	if (tcgetattr(STDIN_FILENO, &t) == 0) {
-		/* Ctrl-C, Ctrl-\ and Ctrl-Z are keys here, not signals. */
-		t.c_cc[VINTR] = _POSIX_VDISABLE;
-		t.c_cc[VQUIT] = _POSIX_VDISABLE;
-		t.c_cc[VSUSP] = _POSIX_VDISABLE;
-		tcsetattr(STDIN_FILENO, TCSANOW, &t);
-	}
+	rl_prep_term_function = prep_terminal;
+	rl_deprep_term_function = NULL;
+	prep_terminal(1);
+	note_size();
 	if (loaded_term != NULL && term != NULL &&
 	    strcmp(term, loaded_term) == 0) {
 		/* The zygote's terminal: only the size is this one's. */
@@ -763,6 +868,59 @@ setup_terminal(void)
 	} else {
 		rl_reset_terminal(term);
 	}
+}
+
+/*
+ * Tell the daemon how the screen stands, if that changed since last
+ * told and the shell is idle: every key read handled, every record
+ * handled, readline editing a line (not asking a question, not
+ * completing).  The erase and redraw bytes are what print_text() would
+ * write around a text; readline is asked for them as if it printed one,
+ * with its output captured, which leaves it as it was: the line drawn
+ * afresh where it is.
+ */
+static void
+report_screen(void)
+{
+	static const char room[96];
+	struct buf rec = { 0 };
+	char head[sizeof(room)];
+	int n;
+	size_t erase;
+
+	if (!raw || !installed || logging_out || ipos < ilen || input_eof ||
+	    queue_head != NULL ||
+	    RL_ISSTATE(RL_STATE_MOREINPUT | RL_STATE_COMPLETING)) {
+		return;
+	}
+	if (reported.sent && reported.in == in_total &&
+	    reported.out == out_total && reported.recs == recs_total &&
+	    reported.cols == screen_cols) {
+		return;
+	}
+	buf_append(&rec, room, sizeof(room));	/* the header goes in front */
+	capture = &rec;
+	rl_clear_visible_line();
+	erase = rec.len - sizeof(head);
+	rl_on_new_line();
+	rl_redisplay();
+	capture = NULL;
+	n = snprintf(head, sizeof(head), "%" PRIu64 " %" PRIu64 " %" PRIu64
+	    " %d %zu\n", in_total, out_total, recs_total, screen_cols, erase);
+	if (n > 0 && (size_t)n < sizeof(head) &&
+	    rec.len - sizeof(head) + (size_t)n < RECORD_MAX) {
+		char *start = rec.data + sizeof(head) - (size_t)n;
+
+		memcpy(start, head, (size_t)n);
+		send_record(REC_SCREEN, start,
+		    rec.len - sizeof(head) + (size_t)n);
+		reported.in = in_total;
+		reported.out = out_total;
+		reported.recs = recs_total;
+		reported.cols = screen_cols;
+		reported.sent = true;
+	}
+	buf_free(&rec);
 }
 
 /* Give readline the keys read so far, while the output has room. */
@@ -823,6 +981,9 @@ run_interactive(void)
 		 * handled (more records, more keys): all of it goes out in
 		 * the same write.  Only then write, and wait.
 		 */
+		if (out_pending() == 0 || out_blocked) {
+			report_screen();
+		}
 		n = poll(pfd, 4, out_pending() > 0 && !out_blocked ? 0 : -1);
 		if (n < 0) {
 			if (errno == EINTR) {
@@ -841,8 +1002,11 @@ run_interactive(void)
 			struct signalfd_siginfo si;
 
 			(void)!read(sfd, &si, sizeof(si));
+			note_size();
 			if (installed) {
 				rl_resize_terminal();
+			} else {
+				rl_reset_screen_size();
 			}
 		}
 		if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)) {
