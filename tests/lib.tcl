@@ -663,6 +663,15 @@ proc vt_wait {id re what {all 0}} {
 	}
 }
 
+# Resize the terminal of a vt_login session (ssh sends a window-change);
+# the screen is not reflowed, as xterm without reflow would not.
+proc vt_resize {id cols rows} {
+	upvar #0 vt_$id t
+	set t(cols) $cols
+	set t(rows) $rows
+	stty columns $cols rows $rows < $::vt_slave($id)
+}
+
 # Log in on a terminal of cols x rows (TERM=xterm), replaying everything
 # after the password into a screen; returns the spawn id at the prompt.
 proc vt_login {user pass cols rows args} {
@@ -672,6 +681,7 @@ proc vt_login {user pass cols rows args} {
 	set id $spawn_id
 	stty columns $cols rows $rows < $spawn_out(slave,name)
 	vt_init $id $cols $rows
+	set ::vt_slave($id) $spawn_out(slave,name)
 	expect {
 		-i $id
 		"password:" { send -i $id "$pass\r" }
