@@ -417,8 +417,8 @@ restore(void)
 		char *msg = NULL, e[256];
 		int64_t id;
 
-		if (store_append("fuzz", "fuzz", "barrier", 7, &id, e,
-		    sizeof(e)) != STORE_OK) {
+		if (store_append("fuzz", "fuzz", "barrier", 7, &id, NULL, NULL,
+		    e, sizeof(e)) != STORE_OK) {
 			FZ_FAIL("store_append: %s", e);
 		}
 		if (sqlite3_exec(reset_db, "DELETE FROM messages; "

@@ -47,6 +47,56 @@ cmd_no_such_user(struct cmd_ctx *ctx, const char *name)
 
 #define MSG_RECIPIENTS_MAX 10
 
+/* A message being stored, and what became of it once committed. */
+struct sending {
+	const char *from, *to, *body;
+	size_t len;
+	int kind;		/* enum store_kind */
+	bool delivered;
+	int online;		/* sessions it reached */
+};
+
+/*
+ * The message is committed (its sync to disk may still be running):
+ * hand it to its recipients.  Nobody hears of a message that is not
+ * committed, and its sender is told only once it is on disk.
+ */
+static void
+deliver(void *arg, int64_t msg_id)
+{
+	struct sending *s = arg;
+	struct store_message m;
+
+	memset(&m, 0, sizeof(m));
+	m.id = msg_id;
+	m.sent_ms = wall_ms();
+	m.kind = s->kind;
+	snprintf(m.sender, sizeof(m.sender), "%s", s->from);
+	snprintf(m.recipient, sizeof(m.recipient), "%s", s->to);
+	m.body = (char *)s->body;
+	m.body_len = s->len;
+	s->delivered = true;
+	if (s->kind != STORE_MSG) {
+		router_room(&m);
+	} else if (prefs_ignores(s->to, s->from)) {
+		/* Kept, never shown; the sender is not told. */
+		store_mark_delivered(msg_id);
+		s->online = router_is_online(s->to);
+	} else {
+		/* Before delivery: whoever sees it may reply at once. */
+		prefs_set_last_from(s->to, s->from);
+		s->online = router_deliver(&m);
+	}
+}
+
+/* The store refused or failed the message: say so. */
+static void
+not_sent(struct cmd_ctx *ctx, const struct sending *s, const char *err)
+{
+	daemon_stats.rejected++;
+	ctx_errorf(ctx, s->delivered ? ERR_NOT_SAVED : ERR_NOT_SENT, err);
+}
+
 /*
  * Store one private message and hand it to the recipient's sessions.
  * Returns -1 (error told), 0 queued (recipient offline), 1 delivered.
@@ -54,39 +104,24 @@ cmd_no_such_user(struct cmd_ctx *ctx, const char *name)
 static int
 send_one(struct cmd_ctx *ctx, const char *to, const char *body, size_t len)
 {
-	struct store_message m;
+	struct sending s = {
+		.from = ctx->user, .to = to, .body = body, .len = len,
+		.kind = STORE_MSG,
+	};
 	enum store_result r;
 	char err[256], id[24], lenstr[24], away[256];
 	int64_t msg_id = 0;
-	int online = 0;
 
-	/* Stored first: nobody hears of a message that is not on disk. */
-	r = store_append(ctx->user, to, body, len, &msg_id, err, sizeof(err));
+	r = store_append(ctx->user, to, body, len, &msg_id, deliver, &s, err,
+	    sizeof(err));
 	if (r == STORE_FULL_QUEUE) {
 		daemon_stats.rejected++;
 		ctx_errorf(ctx, ERR_QUEUE_FULL, to, options.max_queued);
 		return -1;
 	}
 	if (r != STORE_OK) {
-		daemon_stats.rejected++;
-		ctx_errorf(ctx, ERR_NOT_SENT, err);
+		not_sent(ctx, &s, err);
 		return -1;
-	}
-	memset(&m, 0, sizeof(m));
-	m.id = msg_id;
-	m.sent_ms = wall_ms();
-	snprintf(m.sender, sizeof(m.sender), "%s", ctx->user);
-	snprintf(m.recipient, sizeof(m.recipient), "%s", to);
-	m.body = (char *)body;
-	m.body_len = len;
-	if (prefs_ignores(to, ctx->user)) {
-		/* Kept, never shown; the sender is not told. */
-		store_mark_delivered(msg_id);
-		online = router_is_online(to);
-	} else {
-		/* Before delivery: whoever sees it may reply at once. */
-		prefs_set_last_from(to, ctx->user);
-		online = router_deliver(&m);
 	}
 	snprintf(id, sizeof(id), "%lld", (long long)msg_id);
 	snprintf(lenstr, sizeof(lenstr), "%zu", len);
@@ -100,7 +135,7 @@ send_one(struct cmd_ctx *ctx, const char *to, const char *body, size_t len)
 		ctx_printf(ctx, MSG_AWAY_NOTICE, to, safe);
 		free(safe);
 	}
-	return online > 0 ? 1 : 0;
+	return s.online > 0 ? 1 : 0;
 }
 
 /* msg and reply: to is one name or a comma-separated list. */
@@ -196,26 +231,19 @@ cmd_reply(struct cmd_ctx *ctx, int argc, char **argv)
 static int
 say_to_room(struct cmd_ctx *ctx, int kind, const char *body)
 {
-	struct store_message m;
+	size_t len = strlen(body);
+	struct sending s = {
+		.from = ctx->user, .to = STORE_ROOM, .body = body, .len = len,
+		.kind = kind,
+	};
 	char err[256], id[24];
 	int64_t msg_id = 0;
-	size_t len = strlen(body);
 
-	if (store_append_room(ctx->user, kind, body, len, &msg_id, err,
-	    sizeof(err)) != STORE_OK) {
-		daemon_stats.rejected++;
-		ctx_errorf(ctx, ERR_NOT_SENT, err);
+	if (store_append_room(ctx->user, kind, body, len, &msg_id, deliver, &s,
+	    err, sizeof(err)) != STORE_OK) {
+		not_sent(ctx, &s, err);
 		return 1;
 	}
-	memset(&m, 0, sizeof(m));
-	m.id = msg_id;
-	m.sent_ms = wall_ms();
-	m.kind = kind;
-	snprintf(m.sender, sizeof(m.sender), "%s", ctx->user);
-	snprintf(m.recipient, sizeof(m.recipient), "%s", STORE_ROOM);
-	m.body = (char *)body;
-	m.body_len = len;
-	router_room(&m);
 	snprintf(id, sizeof(id), "%lld", (long long)msg_id);
 	daemon_stats.messages++;
 	event_log(kind == STORE_ME ? "ME" : "SAY", "id", id, "from", ctx->user,

@@ -69,6 +69,8 @@ static const struct keyword keywords[] = {
 	    NULL, true },
 	{ "StoreSync", CONF_CHOICE, OPT(store_sync), "full", 0, 0,
 	    "full normal" },
+	{ "DeliverBeforeSync", CONF_CHOICE, OPT(deliver_before_sync), "yes",
+	    0, 0, "yes no" },
 	{ "MaxQueuedMessages", CONF_INT, OPT(max_queued), "1000", 0, 10000000 },
 	{ "MessageRetentionDays", CONF_INT, OPT(retention_days), "0", 0,
 	    36500 },

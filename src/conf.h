@@ -26,6 +26,7 @@ struct options {
 	int mailbox_size;	/* records queued per session */
 	int shutdown_grace;	/* seconds */
 	char *store_sync;	/* full or normal */
+	char *deliver_before_sync;	/* yes or no */
 	int max_queued;		/* undelivered messages per recipient */
 	int retention_days;	/* 0: keep delivered messages forever */
 	char *max_startups;	/* "start:rate:full" unauthenticated */

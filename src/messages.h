@@ -26,6 +26,8 @@
 
 #define ERR_NO_SUCH_USER "error: no such user '%s'"
 #define ERR_NOT_SENT "error: not sent: %s"
+/* Shown to its recipients when committed, then the sync to disk failed. */
+#define ERR_NOT_SAVED "error: delivered but not saved: %s"
 #define ERR_QUEUE_FULL "error: not sent: %s already has %d messages waiting"
 #define ERR_UNKNOWN_COMMAND "error: unknown command '%s' (type 'help' for a list)"
 #define ERR_USAGE "usage: %s"

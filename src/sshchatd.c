@@ -267,6 +267,8 @@ open_store(void)
 {
 	struct store_options so = {
 		.sync_full = strcmp(options.store_sync, "full") == 0,
+		.show_before_sync =
+		    strcmp(options.deliver_before_sync, "yes") == 0,
 		.max_queued = options.max_queued,
 		.retention_days = options.retention_days,
 	};

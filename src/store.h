@@ -28,6 +28,7 @@ enum store_kind {
 
 struct store_options {
 	bool sync_full;		/* synchronous=FULL (else NORMAL) */
+	bool show_before_sync;	/* FULL: tell written() before the sync */
 	int max_queued;		/* undelivered messages per recipient */
 	int retention_days;	/* delete delivered messages older; 0 keeps all */
 };
@@ -59,18 +60,32 @@ int store_open(const char *path, const struct store_options *opt,
 void store_close(void);
 
 /*
- * Append one message and wait for its COMMIT.  On STORE_OK *id is the
- * message id.  Never returns STORE_OK unless the message is committed.
+ * Called in the appending thread with the new message's id once the
+ * message is committed, before store_append returns: with sync_full and
+ * show_before_sync, while its sync to disk is still running (recipients
+ * need not wait for the disk; the sender's acknowledgement must), else
+ * after it.  Never called for a message that was not committed.
  */
-enum store_result store_append(const char *from, const char *to,
-    const char *body, size_t len, int64_t *id, char *err, size_t errlen);
+typedef void store_written_fn(void *arg, int64_t id);
 
 /*
- * Append a room line (STORE_SAY or STORE_ME) and wait for its COMMIT.
- * Room lines are never queued for anyone: they count as delivered.
+ * Append one message and wait for its COMMIT (and, with sync_full, its
+ * sync).  On STORE_OK *id is the message id.  Never returns STORE_OK
+ * unless the message is committed.  written may be NULL; STORE_ERROR
+ * after written() was called means the sync failed: the message was
+ * committed but may not survive a power failure.
+ */
+enum store_result store_append(const char *from, const char *to,
+    const char *body, size_t len, int64_t *id, store_written_fn *written,
+    void *arg, char *err, size_t errlen);
+
+/*
+ * Append a room line (STORE_SAY or STORE_ME), the same way.  Room lines
+ * are never queued for anyone: they count as delivered.
  */
 enum store_result store_append_room(const char *from, int kind,
-    const char *body, size_t len, int64_t *id, char *err, size_t errlen);
+    const char *body, size_t len, int64_t *id, store_written_fn *written,
+    void *arg, char *err, size_t errlen);
 
 /*
  * The last limit room lines with id > after_id, oldest first.  Returns

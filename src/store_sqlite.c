@@ -4,7 +4,12 @@
  * uses the writer connection: it takes every queued write (appends,
  * delivery marks, session rows) in one transaction and wakes each
  * sender after COMMIT returned, so a message is never acknowledged
- * before it is committed.  The read functions share the reader
+ * before it is committed.  With StoreSync full the connection commits
+ * with synchronous=NORMAL and the writer syncs the WAL itself after each
+ * COMMIT, which is what synchronous=FULL does, in two steps: between
+ * them (show_before_sync) the senders are told their messages are
+ * committed, so recipients can see them while the disk syncs, and the
+ * senders' acknowledgements still wait for the sync.  The read functions share the reader
  * connection under a mutex; WAL mode lets them run while the writer
  * commits.  A file that is not this store's database is never written,
  * and after an I/O error the store refuses every write until restarted,
@@ -80,6 +85,9 @@ struct op {
 	const char *body;	/* append: text; setting: value or NULL */
 	size_t len;
 	int msg_kind;		/* append: enum store_kind */
+	bool written;		/* append: committed, the sync still to come */
+	store_written_fn *on_written;	/* append: called once, when written */
+	void *arg;
 	enum store_result res;
 	int64_t out_id;
 	char err[128];
@@ -245,6 +253,7 @@ static struct {
 	bool accepting;
 	bool stopping;
 	bool failed;
+	bool sync_wal;			/* the writer syncs the WAL */
 	/* Writer thread only. */
 	int64_t next_retention;
 	bool retaining;
@@ -701,8 +710,10 @@ configure_writer(char *err, size_t errlen)
 		return -1;
 	}
 	(void)sqlite3_finalize(s);
-	snprintf(sync, sizeof(sync), "PRAGMA synchronous = %s; "
-	    "PRAGMA foreign_keys = OFF", st.opt.sync_full ? "FULL" : "NORMAL");
+	/* FULL is NORMAL plus a sync of the WAL at COMMIT: see sync_wal(). */
+	st.sync_wal = st.opt.sync_full;
+	snprintf(sync, sizeof(sync), "PRAGMA synchronous = NORMAL; "
+	    "PRAGMA foreign_keys = OFF");
 	rc = sqlite3_exec(st.wdb, sync, NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
 		set_err(err, errlen, "%s: %s", st.path, sqlite3_errmsg(st.wdb));
@@ -862,6 +873,61 @@ fail:
 	return fatal_rc(rc);
 }
 
+/*
+ * Sync the WAL the batch was just committed to, as synchronous=FULL does
+ * at COMMIT.  True on failure: after a failed fsync the data may be
+ * lost, and a retry may report success, so the store gives up.
+ */
+static bool
+sync_wal(struct op *batch)
+{
+	sqlite3_file *wal = NULL;
+	int rc;
+
+	rc = sqlite3_file_control(st.wdb, "main", SQLITE_FCNTL_JOURNAL_POINTER,
+	    &wal);
+	if (rc == SQLITE_OK && (wal == NULL || wal->pMethods == NULL)) {
+		return false;	/* no WAL open: nothing was written */
+	}
+	if (rc == SQLITE_OK) {
+		rc = wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL);
+	}
+	if (rc == SQLITE_OK) {
+		return false;
+	}
+	for (struct op *op = batch; op != NULL; op = op->next) {
+		op->res = STORE_ERROR;
+		set_err(op->err, sizeof(op->err), "%s", reason(rc));
+	}
+	error("%s: syncing the WAL failed: %s; the last writes may be lost; "
+	    "refusing every further write until restarted", st.path,
+	    reason(rc));
+	return true;
+}
+
+/*
+ * Tell the senders of the batch's committed messages, before the sync:
+ * they may deliver them now.
+ */
+static void
+tell_written(struct op *batch)
+{
+	bool any = false;
+
+	pthread_mutex_lock(&qlock);
+	for (struct op *op = batch; op != NULL; op = op->next) {
+		if (op->kind == OP_APPEND && op->waited &&
+		    op->res == STORE_OK && op->on_written != NULL) {
+			op->written = true;
+			any = true;
+		}
+	}
+	if (any) {
+		pthread_cond_broadcast(&st.done);
+	}
+	pthread_mutex_unlock(&qlock);
+}
+
 /* Delete one chunk of old delivered messages.  True on a fatal error. */
 static bool
 retain_step(void)
@@ -966,6 +1032,12 @@ writer_main(void *arg)
 		fatal = false;
 		if (batch != NULL) {
 			fatal = run_batch(batch, failed);
+			if (!fatal && !failed && st.sync_wal) {
+				if (st.opt.show_before_sync) {
+					tell_written(batch);
+				}
+				fatal = sync_wal(batch);
+			}
 		}
 		if (!fatal && !failed && !stopping && retention_due()) {
 			if (!st.retaining) {
@@ -1044,6 +1116,16 @@ submit_wait(struct op *op)
 	}
 	enqueue(op);
 	while (!op->done) {
+		if (op->written && op->on_written != NULL) {
+			store_written_fn *fn = op->on_written;
+
+			/* Committed; the sync goes on meanwhile. */
+			op->on_written = NULL;
+			pthread_mutex_unlock(&qlock);
+			fn(op->arg, op->out_id);
+			pthread_mutex_lock(&qlock);
+			continue;
+		}
 		pthread_cond_wait(&st.done, &qlock);
 	}
 	pthread_mutex_unlock(&qlock);
@@ -1246,7 +1328,8 @@ store_close(void)
 
 static enum store_result
 append(const char *from, const char *to, int kind, const char *body,
-    size_t len, int64_t *id, char *err, size_t errlen)
+    size_t len, int64_t *id, store_written_fn *written, void *arg,
+    char *err, size_t errlen)
 {
 	struct op op;
 
@@ -1266,10 +1349,16 @@ append(const char *from, const char *to, int kind, const char *body,
 	op.b = to;
 	op.body = body != NULL ? body : "";
 	op.len = body != NULL ? len : 0;
+	op.on_written = written;
+	op.arg = arg;
 	submit_wait(&op);
 	if (op.res == STORE_OK) {
 		if (id != NULL) {
 			*id = op.out_id;
+		}
+		if (op.on_written != NULL) {
+			/* Not told before the sync: now. */
+			op.on_written(arg, op.out_id);
 		}
 	} else {
 		set_err(err, errlen, "%s", op.err);
@@ -1279,16 +1368,20 @@ append(const char *from, const char *to, int kind, const char *body,
 
 enum store_result
 store_append(const char *from, const char *to, const char *body, size_t len,
-    int64_t *id, char *err, size_t errlen)
+    int64_t *id, store_written_fn *written, void *arg, char *err,
+    size_t errlen)
 {
-	return append(from, to, STORE_MSG, body, len, id, err, errlen);
+	return append(from, to, STORE_MSG, body, len, id, written, arg, err,
+	    errlen);
 }
 
 enum store_result
 store_append_room(const char *from, int kind, const char *body, size_t len,
-    int64_t *id, char *err, size_t errlen)
+    int64_t *id, store_written_fn *written, void *arg, char *err,
+    size_t errlen)
 {
-	return append(from, STORE_ROOM, kind, body, len, id, err, errlen);
+	return append(from, STORE_ROOM, kind, body, len, id, written, arg,
+	    err, errlen);
 }
 
 void

@@ -44,6 +44,8 @@ static bool small;
 
 static atomic_int fail_write;		/* xWrite says SQLITE_FULL */
 static atomic_int fail_sync;		/* xSync says SQLITE_IOERR_FSYNC */
+static atomic_int syncs;		/* xSync calls returned */
+static atomic_int sync_delay_ms;	/* each xSync takes this long */
 static sqlite3_vfs *real_vfs;
 static sqlite3_vfs shim_vfs;
 
@@ -84,10 +86,16 @@ shim_truncate(sqlite3_file *f, sqlite3_int64 size)
 static int
 shim_sync(sqlite3_file *f, int flags)
 {
-	if (atomic_load(&fail_sync)) {
-		return SQLITE_IOERR_FSYNC;
+	int rc = SQLITE_IOERR_FSYNC;
+
+	if (atomic_load(&sync_delay_ms) > 0) {
+		usleep((useconds_t)atomic_load(&sync_delay_ms) * 1000);
 	}
-	return REAL(f)->pMethods->xSync(REAL(f), flags);
+	if (!atomic_load(&fail_sync)) {
+		rc = REAL(f)->pMethods->xSync(REAL(f), flags);
+	}
+	atomic_fetch_add(&syncs, 1);
+	return rc;
 }
 
 static int
@@ -231,11 +239,14 @@ db_path(const char *name)
 	return xasprintf("%s/%s", dir, name);
 }
 
+static bool show_before_sync = true;
+
 static int
 open_store(const char *path, int max_queued, int retention, bool sync_full)
 {
 	struct store_options o = {
 		.sync_full = sync_full,
+		.show_before_sync = show_before_sync,
 		.max_queued = max_queued,
 		.retention_days = retention,
 	};
@@ -255,7 +266,7 @@ append(const char *from, const char *to, const char *body, int64_t *id)
 {
 	char err[256];
 
-	return store_append(from, to, body, strlen(body), id, err,
+	return store_append(from, to, body, strlen(body), id, NULL, NULL, err,
 	    sizeof(err));
 }
 
@@ -359,7 +370,7 @@ test_basic(void)
 	before = wall_ms();
 	CHECK(append("alice", "bob", "hi bob", &id1) == STORE_OK);
 	CHECK(store_append("alice", "bob", weird, sizeof(weird) - 1, &id2,
-	    err, sizeof(err)) == STORE_OK);
+	    NULL, NULL, err, sizeof(err)) == STORE_OK);
 	CHECK(append("bob", "alice", "hi alice", &id3) == STORE_OK);
 	after = wall_ms();
 	CHECK(id1 > 0 && id1 < id2 && id2 < id3);
@@ -398,7 +409,7 @@ test_basic(void)
 	memset(name, 'x', sizeof(name) - 1);
 	name[sizeof(name) - 1] = '\0';
 	err[0] = '\0';
-	CHECK(store_append(name, "bob", "x", 1, NULL, err,
+	CHECK(store_append(name, "bob", "x", 1, NULL, NULL, NULL, err,
 	    sizeof(err)) == STORE_ERROR);
 	CHECK(err[0] != '\0');
 	CHECK(append("alice", name, "x", NULL) == STORE_ERROR);
@@ -423,7 +434,7 @@ test_basic(void)
 
 	/* After close the store refuses, and says so. */
 	err[0] = '\0';
-	CHECK(store_append("alice", "bob", "x", 1, NULL, err,
+	CHECK(store_append("alice", "bob", "x", 1, NULL, NULL, NULL, err,
 	    sizeof(err)) == STORE_ERROR);
 	CHECK(strstr(err, "not open") != NULL);
 	CHECK(store_count_messages() == -1);
@@ -540,7 +551,7 @@ test_cap(void)
 	CHECK(append("b", "dave", "2", NULL) == STORE_OK);
 	CHECK(append("c", "dave", "3", NULL) == STORE_OK);
 	err[0] = '\0';
-	CHECK(store_append("a", "dave", "4", 1, &id, err, sizeof(err)) ==
+	CHECK(store_append("a", "dave", "4", 1, &id, NULL, NULL, err, sizeof(err)) ==
 	    STORE_FULL_QUEUE);
 	CHECK(err[0] != '\0');
 	CHECK(append("a", "erin", "1", NULL) == STORE_OK);
@@ -882,7 +893,7 @@ readonly_checks(const char *path)
 	err[0] = '\0';
 	if (store_open(path, &o, err, sizeof(err)) == 0) {
 		/* If it opens at all, no append may be acknowledged. */
-		r = store_append("a", "b", "x", 1, NULL, err, sizeof(err));
+		r = store_append("a", "b", "x", 1, NULL, NULL, NULL, err, sizeof(err));
 		CHECK(r == STORE_ERROR);
 		store_close();
 		CHECK(!"store_open accepted a read-only database");
@@ -964,7 +975,7 @@ test_disk_full(void)
 	CHECK(append("a", "b", "one", NULL) == STORE_OK);
 	atomic_store(&fail_write, 1);
 	err[0] = '\0';
-	r = store_append("a", "b", "two", 3, &id, err, sizeof(err));
+	r = store_append("a", "b", "two", 3, &id, NULL, NULL, err, sizeof(err));
 	atomic_store(&fail_write, 0);
 	CHECK(r == STORE_ERROR);
 	CHECK_STR(err, "disk full");
@@ -986,13 +997,13 @@ test_io_error(void)
 	CHECK(append("a", "b", "one", &id1) == STORE_OK);
 	atomic_store(&fail_sync, 1);
 	err[0] = '\0';
-	r = store_append("a", "b", "two", 3, NULL, err, sizeof(err));
+	r = store_append("a", "b", "two", 3, NULL, NULL, NULL, err, sizeof(err));
 	atomic_store(&fail_sync, 0);
 	CHECK(r == STORE_ERROR);
 	CHECK_STR(err, "I/O error");
 	/* No retry that could acknowledge on top of a lost write. */
 	err[0] = '\0';
-	r = store_append("a", "b", "three", 5, NULL, err, sizeof(err));
+	r = store_append("a", "b", "three", 5, NULL, NULL, NULL, err, sizeof(err));
 	CHECK(r == STORE_ERROR);
 	CHECK_STR(err, FAILED_TEXT);
 	store_mark_delivered(id1);
@@ -1008,6 +1019,80 @@ test_io_error(void)
 	CHECK(store_max_session_id() == 0);
 	CHECK(append("a", "b", "four", NULL) == STORE_OK);
 	store_close();
+	free(path);
+}
+
+/* What written() saw. */
+struct seen {
+	int calls;
+	int64_t id;
+	int syncs;		/* xSync calls returned when it was called */
+};
+
+static void
+written(void *arg, int64_t id)
+{
+	struct seen *s = arg;
+
+	s->calls++;
+	s->id = id;
+	s->syncs = atomic_load(&syncs);
+}
+
+/*
+ * written() is called once per committed message, in the appending
+ * thread, during the sync with show_before_sync (a sync here takes
+ * 200 ms) and after it without; never for a refused message; and a
+ * failed sync after it is an error.
+ */
+static void
+test_written(void)
+{
+	char *path = db_path("written.db"), err[256];
+	const char *to[2] = { "b0", "b1" };
+	struct seen s;
+	int64_t id = 0;
+
+	atomic_store(&sync_delay_ms, 200);
+	for (int before = 1; before >= 0; before--) {
+		show_before_sync = before;
+		CHECK(open_store(path, 1, 0, true) == 0);
+		memset(&s, 0, sizeof(s));
+		CHECK(store_append("a", to[before], "hi", 2, &id, written, &s,
+		    err, sizeof(err)) == STORE_OK);
+		CHECK(s.calls == 1 && s.id == id && id > 0);
+		if (before) {
+			CHECK(s.syncs < atomic_load(&syncs));
+		} else {
+			CHECK(s.syncs == atomic_load(&syncs));
+		}
+		/* The recipient has 1 undelivered: the cap refuses another. */
+		memset(&s, 0, sizeof(s));
+		CHECK(store_append("a", to[before], "no", 2, NULL, written, &s,
+		    err, sizeof(err)) == STORE_FULL_QUEUE);
+		CHECK(s.calls == 0);
+		memset(&s, 0, sizeof(s));
+		CHECK(store_append_room("a", STORE_SAY, "all", 3, &id, written,
+		    &s, err, sizeof(err)) == STORE_OK);
+		CHECK(s.calls == 1 && s.id == id);
+		store_mark_delivered(s.id);
+		store_close();
+	}
+
+	/* The sync fails after the message was shown: an error all the same. */
+	show_before_sync = true;
+	CHECK(open_store(path, 0, 0, true) == 0);
+	/* A first commit starts the WAL (a new WAL's header is synced). */
+	CHECK(append("a", "c", "first", NULL) == STORE_OK);
+	memset(&s, 0, sizeof(s));
+	atomic_store(&fail_sync, 1);
+	CHECK(store_append("a", "c", "lost?", 5, NULL, written, &s, err,
+	    sizeof(err)) == STORE_ERROR);
+	atomic_store(&fail_sync, 0);
+	CHECK(s.calls == 1);
+	CHECK_STR(err, "I/O error");
+	store_close();
+	atomic_store(&sync_delay_ms, 0);
 	free(path);
 }
 
@@ -1190,12 +1275,12 @@ test_room_settings(void)
 
 	CHECK(open_store(path, 1, 0, true) == 0);
 	CHECK(store_room_last_id() == 0);
-	CHECK(store_append_room("alice", STORE_SAY, "hello all", 9, &id1, err,
-	    sizeof(err)) == STORE_OK);
+	CHECK(store_append_room("alice", STORE_SAY, "hello all", 9, &id1, NULL,
+	    NULL, err, sizeof(err)) == STORE_OK);
 	CHECK(append("bob", "carol", "private", NULL) == STORE_OK);
 	/* The per-recipient cap (1) does not apply to room lines. */
-	CHECK(store_append_room("bob", STORE_ME, "waves", 5, &id2, err,
-	    sizeof(err)) == STORE_OK);
+	CHECK(store_append_room("bob", STORE_ME, "waves", 5, &id2, NULL, NULL,
+	    err, sizeof(err)) == STORE_OK);
 	CHECK(store_room_last_id() == id2);
 	n = store_room(0, 10, &m);
 	CHECK(n == 2);
@@ -1293,6 +1378,7 @@ main(void)
 	test_readonly();
 	test_disk_full();
 	test_io_error();
+	test_written();
 	test_crash();
 	test_retention();
 	test_room_settings();
