@@ -57,9 +57,10 @@ struct sending {
 };
 
 /*
- * The message is committed (its sync to disk may still be running):
- * hand it to its recipients.  Nobody hears of a message that is not
- * committed, and its sender is told only once it is on disk.
+ * The message is committed (its sync to disk may still be running; then
+ * this runs in the store's writer thread): hand it to its recipients.
+ * Nobody hears of a message that is not committed, and its sender is
+ * told only once it is on disk.
  */
 static void
 deliver(void *arg, int64_t msg_id)

@@ -438,6 +438,18 @@ shell_getc(FILE *fp)
 	return ibuf[ipos++];
 }
 
+/*
+ * Whether keys are waiting: readline asks before it inserts typed-ahead
+ * or pasted text in one go (one redisplay for the lot, not one per key),
+ * and to tell an escape sequence from a lone ESC.  They wait in ibuf,
+ * where a poll of the terminal cannot see them.
+ */
+static int
+input_available(void)
+{
+	return ipos < ilen;
+}
+
 /* Ctrl-C: throw the line away and start a fresh one. */
 static int
 clear_line(int count, int key)
@@ -790,6 +802,7 @@ setup_readline(void)
 	rl_catch_sigwinch = 0;
 	rl_attempted_completion_function = complete;
 	rl_getc_function = shell_getc;
+	rl_input_available_hook = input_available;
 	rl_initialize();
 	/*
 	 * A pasted block runs line by line, as if typed, whether the shell

@@ -60,11 +60,13 @@ int store_open(const char *path, const struct store_options *opt,
 void store_close(void);
 
 /*
- * Called in the appending thread with the new message's id once the
- * message is committed, before store_append returns: with sync_full and
- * show_before_sync, while its sync to disk is still running (recipients
+ * Called with the new message's id once the message is committed, before
+ * store_append returns: with sync_full and show_before_sync, by the
+ * store's writer thread before it syncs the batch to disk (recipients
  * need not wait for the disk; the sender's acknowledgement must), else
- * after it.  Never called for a message that was not committed.
+ * by the appending thread after the sync.  It must not wait for the
+ * store (no store_append, no reads that wait for writes).  Never called
+ * for a message that was not committed.
  */
 typedef void store_written_fn(void *arg, int64_t id);
 

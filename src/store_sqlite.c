@@ -85,7 +85,7 @@ struct op {
 	const char *body;	/* append: text; setting: value or NULL */
 	size_t len;
 	int msg_kind;		/* append: enum store_kind */
-	bool written;		/* append: committed, the sync still to come */
+	pthread_cond_t cv;	/* waited: signalled when done */
 	store_written_fn *on_written;	/* append: called once, when written */
 	void *arg;
 	enum store_result res;
@@ -245,7 +245,6 @@ static struct {
 	sqlite3_stmt *r[R_COUNT];
 	pthread_t writer;
 	pthread_cond_t work;		/* queue not empty, or stopping */
-	pthread_cond_t done;		/* some waited op is done */
 	struct op *head, *tail;		/* under qlock, as are the flags */
 	int64_t head_ms;		/* when head was queued */
 	unsigned nwaited;		/* queued ops someone waits for */
@@ -906,26 +905,24 @@ sync_wal(struct op *batch)
 }
 
 /*
- * Tell the senders of the batch's committed messages, before the sync:
- * they may deliver them now.
+ * The batch's messages are committed: before the sync, call their
+ * written() here, in the writer thread (their senders are asleep until
+ * the sync is done, and waking each of them just to deliver would cost a
+ * thread switch per message).  qlock is not held: written() may queue
+ * writes of its own (delivery marks).
  */
 static void
 tell_written(struct op *batch)
 {
-	bool any = false;
-
-	pthread_mutex_lock(&qlock);
 	for (struct op *op = batch; op != NULL; op = op->next) {
 		if (op->kind == OP_APPEND && op->waited &&
 		    op->res == STORE_OK && op->on_written != NULL) {
-			op->written = true;
-			any = true;
+			store_written_fn *fn = op->on_written;
+
+			op->on_written = NULL;
+			fn(op->arg, op->out_id);
 		}
 	}
-	if (any) {
-		pthread_cond_broadcast(&st.done);
-	}
-	pthread_mutex_unlock(&qlock);
 }
 
 /* Delete one chunk of old delivered messages.  True on a fatal error. */
@@ -1057,12 +1054,13 @@ writer_main(void *arg)
 			next = op->next;
 			st.pending[op->kind]--;
 			if (op->waited) {
+				/* Only its own thread wakes, not every waiter. */
 				op->done = true;
+				pthread_cond_signal(&op->cv);
 			} else {
 				free(op);
 			}
 		}
-		pthread_cond_broadcast(&st.done);
 	}
 	pthread_mutex_unlock(&qlock);
 	return NULL;
@@ -1114,21 +1112,13 @@ submit_wait(struct op *op)
 		set_err(op->err, sizeof(op->err), "%s", ERR_FAILED);
 		return false;
 	}
+	(void)pthread_cond_init(&op->cv, NULL);
 	enqueue(op);
 	while (!op->done) {
-		if (op->written && op->on_written != NULL) {
-			store_written_fn *fn = op->on_written;
-
-			/* Committed; the sync goes on meanwhile. */
-			op->on_written = NULL;
-			pthread_mutex_unlock(&qlock);
-			fn(op->arg, op->out_id);
-			pthread_mutex_lock(&qlock);
-			continue;
-		}
-		pthread_cond_wait(&st.done, &qlock);
+		pthread_cond_wait(&op->cv, &qlock);
 	}
 	pthread_mutex_unlock(&qlock);
+	(void)pthread_cond_destroy(&op->cv);
 	return true;
 }
 
@@ -1261,8 +1251,7 @@ store_open(const char *path, const struct store_options *opt, char *err,
 
 	if (pthread_condattr_init(&ca) != 0 ||
 	    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
-	    pthread_cond_init(&st.work, &ca) != 0 ||
-	    pthread_cond_init(&st.done, NULL) != 0) {
+	    pthread_cond_init(&st.work, &ca) != 0) {
 		set_err(err, errlen, "%s: cannot set up the writer queue",
 		    path);
 		goto fail;
@@ -1293,7 +1282,6 @@ store_open(const char *path, const struct store_options *opt, char *err,
 fail_cond:
 	st.accepting = false;
 	(void)pthread_cond_destroy(&st.work);
-	(void)pthread_cond_destroy(&st.done);
 fail:
 	teardown();
 	return -1;
@@ -1322,7 +1310,6 @@ store_close(void)
 	st.stopping = false;
 	pthread_mutex_unlock(&qlock);
 	(void)pthread_cond_destroy(&st.work);
-	(void)pthread_cond_destroy(&st.done);
 	teardown();
 }
 

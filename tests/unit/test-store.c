@@ -1040,9 +1040,8 @@ written(void *arg, int64_t id)
 }
 
 /*
- * written() is called once per committed message, in the appending
- * thread, during the sync with show_before_sync (a sync here takes
- * 200 ms) and after it without; never for a refused message; and a
+ * written() is called once per committed message, before the sync with
+ * show_before_sync (a sync here takes 200 ms) and after it without; never for a refused message; and a
  * failed sync after it is an error.
  */
 static void
