@@ -5,11 +5,12 @@
  * delivery marks, session rows) in one transaction and wakes each
  * sender after COMMIT returned, so a message is never acknowledged
  * before it is committed.  With StoreSync full the connection commits
- * with synchronous=NORMAL and the writer syncs the WAL itself after each
- * COMMIT, which is what synchronous=FULL does, in two steps: between
- * them (show_before_sync) the senders are told their messages are
- * committed, so recipients can see them while the disk syncs, and the
- * senders' acknowledgements still wait for the sync.  The read functions share the reader
+ * with synchronous=NORMAL and the WAL is synced after each COMMIT, which
+ * is what synchronous=FULL does, in two steps: after the first
+ * (show_before_sync) the messages are delivered, so recipients need not
+ * wait for the disk, and the writer goes on with the next batch while
+ * the appending threads sync (lead_sync); appends are acknowledged after
+ * the second.  One sync covers every batch committed before it began.  The read functions share the reader
  * connection under a mutex; WAL mode lets them run while the writer
  * commits.  A file that is not this store's database is never written,
  * and after an I/O error the store refuses every write until restarted,
@@ -20,6 +21,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -28,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -85,7 +88,8 @@ struct op {
 	const char *body;	/* append: text; setting: value or NULL */
 	size_t len;
 	int msg_kind;		/* append: enum store_kind */
-	pthread_cond_t cv;	/* waited: signalled when done */
+	pthread_cond_t cv;	/* waited: signalled when done or committed */
+	bool committed;		/* append: committed, waiting for a sync */
 	store_written_fn *on_written;	/* append: called once, when written */
 	void *arg;
 	enum store_result res;
@@ -252,7 +256,10 @@ static struct {
 	bool accepting;
 	bool stopping;
 	bool failed;
-	bool sync_wal;			/* the writer syncs the WAL */
+	bool sync_wal;			/* appends wait for a sync of the WAL */
+	struct op *unsynced, *unsynced_tail;	/* committed, not synced */
+	bool syncing;			/* a thread is in lead_sync() */
+	sqlite3_file *wal;		/* the syncing thread's; NULL: not open */
 	/* Writer thread only. */
 	int64_t next_retention;
 	bool retaining;
@@ -709,7 +716,7 @@ configure_writer(char *err, size_t errlen)
 		return -1;
 	}
 	(void)sqlite3_finalize(s);
-	/* FULL is NORMAL plus a sync of the WAL at COMMIT: see sync_wal(). */
+	/* FULL is NORMAL plus a sync of the WAL at COMMIT: see lead_sync(). */
 	st.sync_wal = st.opt.sync_full;
 	snprintf(sync, sizeof(sync), "PRAGMA synchronous = NORMAL; "
 	    "PRAGMA foreign_keys = OFF");
@@ -873,35 +880,106 @@ fail:
 }
 
 /*
- * Sync the WAL the batch was just committed to, as synchronous=FULL does
- * at COMMIT.  True on failure: after a failed fsync the data may be
- * lost, and a retry may report success, so the store gives up.
+ * Sync the WAL (and, the first time, its directory), as SQLite's
+ * synchronous=FULL does at COMMIT; one thread at a time (st.syncing).
+ * Through a file of our own, opened by the same VFS: the writer's
+ * connection goes on committing meanwhile.  SQLite keeps the WAL file
+ * while connections are open (it is reset in place).
  */
 static bool
-sync_wal(struct op *batch)
+wal_sync(void)
 {
-	sqlite3_file *wal = NULL;
 	int rc;
 
-	rc = sqlite3_file_control(st.wdb, "main", SQLITE_FCNTL_JOURNAL_POINTER,
-	    &wal);
-	if (rc == SQLITE_OK && (wal == NULL || wal->pMethods == NULL)) {
-		return false;	/* no WAL open: nothing was written */
+	if (st.wal == NULL) {
+		sqlite3_vfs *vfs = sqlite3_vfs_find(NULL);
+		char *wal = xasprintf("%s-wal", st.path);
+		char *dir = xstrdup(st.path), *slash = strrchr(dir, '/');
+		int dfd, flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_WAL;
+
+		st.wal = xcalloc(1, (size_t)vfs->szOsFile);
+		rc = vfs->xOpen(vfs, wal, st.wal, flags, &flags);
+		if (rc != SQLITE_OK) {
+			error("%s: cannot open it to sync it: %s", wal,
+			    reason(rc));
+			if (st.wal->pMethods != NULL) {
+				(void)st.wal->pMethods->xClose(st.wal);
+			}
+			free(st.wal);
+			st.wal = NULL;
+		}
+		/* Its name in the directory must last too. */
+		if (slash != NULL) {
+			*(slash == dir ? slash + 1 : slash) = '\0';
+		}
+		dfd = open(slash != NULL ? dir : ".", O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC);
+		if (dfd >= 0) {
+			(void)fsync(dfd);
+			close(dfd);
+		}
+		free(wal);
+		free(dir);
+		if (st.wal == NULL) {
+			return false;
+		}
 	}
-	if (rc == SQLITE_OK) {
-		rc = wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL);
-	}
-	if (rc == SQLITE_OK) {
+	rc = st.wal->pMethods->xSync(st.wal, SQLITE_SYNC_NORMAL);
+	if (rc != SQLITE_OK) {
+		error("%s-wal: sync: %s", st.path, reason(rc));
 		return false;
 	}
-	for (struct op *op = batch; op != NULL; op = op->next) {
-		op->res = STORE_ERROR;
-		set_err(op->err, sizeof(op->err), "%s", reason(rc));
-	}
-	error("%s: syncing the WAL failed: %s; the last writes may be lost; "
-	    "refusing every further write until restarted", st.path,
-	    reason(rc));
 	return true;
+}
+
+/* A waited op is done: wake its thread (only it).  qlock is held. */
+static void
+op_done(struct op *op)
+{
+	op->done = true;
+	pthread_cond_signal(&op->cv);
+}
+
+/*
+ * Sync the WAL for every append committed so far and acknowledge them;
+ * qlock is held and dropped meanwhile.  The thread of a committed append
+ * does it when no sync is running: it is awake anyway, and the writer
+ * goes on committing.  Appends committed during a sync wait for the
+ * next one, which the first of them leads.  A failed sync fails every
+ * append it was for, and the store with them: after a failed fsync the
+ * data may be lost, and a retry may report success.
+ */
+static void
+lead_sync(void)
+{
+	struct op *list = st.unsynced, *next;
+	bool ok = !st.failed;
+
+	st.unsynced = st.unsynced_tail = NULL;
+	st.syncing = true;
+	pthread_mutex_unlock(&qlock);
+	ok = ok && wal_sync();
+	pthread_mutex_lock(&qlock);
+	st.syncing = false;
+	if (!ok && !st.failed) {
+		error("%s: syncing the WAL failed; the last messages may be "
+		    "lost; refusing every further write until restarted",
+		    st.path);
+		st.failed = true;
+	}
+	for (struct op *op = list; op != NULL; op = next) {
+		next = op->next;
+		if (!ok) {
+			op->res = STORE_ERROR;
+			set_err(op->err, sizeof(op->err), "%s",
+			    reason(SQLITE_IOERR_FSYNC));
+		}
+		op_done(op);
+	}
+	if (st.unsynced != NULL) {
+		/* Committed meanwhile: the next sync is theirs to lead. */
+		pthread_cond_signal(&st.unsynced->cv);
+	}
 }
 
 /*
@@ -1029,11 +1107,9 @@ writer_main(void *arg)
 		fatal = false;
 		if (batch != NULL) {
 			fatal = run_batch(batch, failed);
-			if (!fatal && !failed && st.sync_wal) {
-				if (st.opt.show_before_sync) {
-					tell_written(batch);
-				}
-				fatal = sync_wal(batch);
+			if (!fatal && !failed && st.sync_wal &&
+			    st.opt.show_before_sync) {
+				tell_written(batch);
 			}
 		}
 		if (!fatal && !failed && !stopping && retention_due()) {
@@ -1052,11 +1128,24 @@ writer_main(void *arg)
 		}
 		for (op = batch; op != NULL; op = next) {
 			next = op->next;
+			/* Committed: visible to reads. */
 			st.pending[op->kind]--;
-			if (op->waited) {
-				/* Only its own thread wakes, not every waiter. */
-				op->done = true;
-				pthread_cond_signal(&op->cv);
+			if (op->waited && op->kind == OP_APPEND && st.sync_wal &&
+			    op->res == STORE_OK && !fatal) {
+				/* Acknowledged once synced: see lead_sync(). */
+				op->next = NULL;
+				op->committed = true;
+				if (st.unsynced_tail != NULL) {
+					st.unsynced_tail->next = op;
+				} else {
+					st.unsynced = op;
+				}
+				st.unsynced_tail = op;
+				if (!st.syncing) {
+					pthread_cond_signal(&op->cv);
+				}
+			} else if (op->waited) {
+				op_done(op);
 			} else {
 				free(op);
 			}
@@ -1115,6 +1204,10 @@ submit_wait(struct op *op)
 	(void)pthread_cond_init(&op->cv, NULL);
 	enqueue(op);
 	while (!op->done) {
+		if (op->committed && !st.syncing && st.unsynced != NULL) {
+			lead_sync();
+			continue;
+		}
 		pthread_cond_wait(&op->cv, &qlock);
 	}
 	pthread_mutex_unlock(&qlock);
@@ -1257,6 +1350,8 @@ store_open(const char *path, const struct store_options *opt, char *err,
 		goto fail;
 	}
 	(void)pthread_condattr_destroy(&ca);
+	st.unsynced = st.unsynced_tail = NULL;
+	st.syncing = false;
 	st.head = st.tail = NULL;
 	st.failed = false;
 	st.stopping = false;
@@ -1308,7 +1403,24 @@ store_close(void)
 	}
 	pthread_mutex_lock(&qlock);
 	st.stopping = false;
+	/* Appends whose threads have not synced them yet. */
+	while (st.syncing || st.unsynced != NULL) {
+		if (st.syncing) {
+			struct timespec ms = { .tv_nsec = 1000000 };
+
+			pthread_mutex_unlock(&qlock);
+			(void)nanosleep(&ms, NULL);
+			pthread_mutex_lock(&qlock);
+		} else {
+			lead_sync();
+		}
+	}
 	pthread_mutex_unlock(&qlock);
+	if (st.wal != NULL) {
+		(void)st.wal->pMethods->xClose(st.wal);
+		free(st.wal);
+		st.wal = NULL;
+	}
 	(void)pthread_cond_destroy(&st.work);
 	teardown();
 }
