@@ -623,7 +623,10 @@ screen_update(struct sess *s, const char *data, size_t len)
  * Take the shell's screen reports waiting in its socket, and only those:
  * a report sent after the line being run is not read before the line's
  * output is shown, else that output would always go through the shell.
- * s->rbuf is free: the mailbox is flushed outside core_cb.
+ * s->rbuf is free: core_cb flushes the mailbox before it reads a record
+ * into it (on POLLOUT), the relay loop outside core_cb.  A report taken
+ * here may be the one core_cb was woken for: core_fd is non-blocking, so
+ * core_cb then finds nothing rather than wait.
  */
 static void
 screen_catch_up(struct sess *s)
@@ -963,6 +966,13 @@ start_shell(struct sess *s)
 		error("%s", err);
 		return -1;
 	}
+	/*
+	 * core_cb reads one record per POLLIN, but the mailbox flush before
+	 * it (on POLLOUT) may already have taken the shell's screen reports
+	 * (screen_catch_up): a blocking read would then wait for a record an
+	 * idle shell never sends.
+	 */
+	set_nonblock(s->sp.core_fd, true);
 	snprintf(s->origin, sizeof(s->origin), "session %lu from %s", s->pub.id,
 	    s->pub.addr);
 	s->pub.interactive = s->has_pty;
