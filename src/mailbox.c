@@ -67,6 +67,7 @@ struct mailbox {
 	bool has_screen;
 	struct mailbox_screen screen;
 	pthread_t owner;	/* the session thread, once it set a screen */
+	bool showing;		/* show() runs, the lock released */
 };
 
 struct mailbox *
@@ -234,6 +235,7 @@ show_texts(struct mailbox *mb)
 	struct buf text = { 0 };
 	enum mailbox_direct d = MAILBOX_SHELL;
 	size_t n = 0;
+	bool ok;
 
 	for (struct item *it = mb->head; it != NULL && is_text(it->type);
 	    it = it->next) {
@@ -252,7 +254,20 @@ show_texts(struct mailbox *mb)
 		buf_free(&text);
 		return d;
 	}
-	if (!mb->screen.show(mb->screen.arg, text.data, text.len)) {
+	/*
+	 * show() writes to the channel, which may wait for the connection
+	 * to drain and meanwhile run the session's callbacks: not with the
+	 * lock held, or every thread that pushes here waits as long, and a
+	 * callback that pushes deadlocks.  The n items stay at the head:
+	 * only the session thread takes items off, and a flush it is called
+	 * back into meanwhile does nothing (showing).
+	 */
+	mb->showing = true;
+	pthread_mutex_unlock(&mb->lock);
+	ok = mb->screen.show(mb->screen.arg, text.data, text.len);
+	pthread_mutex_lock(&mb->lock);
+	mb->showing = false;
+	if (!ok) {
 		/* The channel is gone: the messages stay undelivered. */
 		mb->failed = true;
 	} else {
@@ -422,6 +437,11 @@ mailbox_flush(struct mailbox *mb)
 	enum mailbox_state r;
 
 	pthread_mutex_lock(&mb->lock);
+	if (mb->showing) {
+		/* Called back from show(): the flush under way goes on. */
+		pthread_mutex_unlock(&mb->lock);
+		return MAILBOX_IDLE;
+	}
 	mb->kicked = false;
 	r = drain(mb, true) ? MAILBOX_FULL : mb->retry_ms > now_ms() ?
 	    MAILBOX_RETRY : MAILBOX_IDLE;

@@ -56,6 +56,9 @@ int64_t mailbox_fetch_stored(struct mailbox *mb);
  * on the terminal itself now (sent: records written to the shell so
  * far), and gives the ones it can to show() in one piece, as the shell
  * would print them: each ends with CR LF, and so does each line in it.
+ * show() is called without the mailbox's lock (it may wait for the
+ * connection and run the session's callbacks): it may push, and a
+ * mailbox_flush() it makes returns at once.
  */
 enum mailbox_direct {
 	MAILBOX_SHELL,		/* give it to the shell */

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mailbox.h"
@@ -34,12 +35,51 @@ check(void *arg, uint64_t sent, size_t len)
 	return answer;
 }
 
+static struct mailbox *mb;
+static bool reenter;		/* show() pushes and flushes, as callbacks may */
+static bool reentered_ok;
+
+static void *
+push_from_other_thread(void *arg)
+{
+	mailbox_push(mb, REC_TEXT, "from afar", 9, 0);
+	return NULL;
+}
+
+/*
+ * What the session's show() may do while its channel write waits: run
+ * callbacks that push (this thread, the owner) and flush, while other
+ * threads push.  None of it may wait for the mailbox's lock.
+ */
+static void
+show_reenter(void)
+{
+	struct timespec ts;
+	pthread_t t;
+
+	reenter = false;
+	CHECK(pthread_create(&t, NULL, push_from_other_thread, NULL) == 0);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 5;
+	reentered_ok = pthread_timedjoin_np(t, NULL, &ts) == 0;
+	if (!reentered_ok) {
+		/* The lock is held: this thread would deadlock below. */
+		pthread_detach(t);
+		return;
+	}
+	CHECK(mailbox_push(mb, REC_TEXT, "pushed while shown", 18, 0));
+	CHECK(mailbox_flush(mb) == MAILBOX_IDLE);
+}
+
 static bool
 show(void *arg, const char *text, size_t len)
 {
 	buf_append(&shown, text, len);
 	buf_append(&shown, "|", 1);
 	shows++;
+	if (reenter) {
+		show_reenter();
+	}
 	return true;
 }
 
@@ -73,15 +113,6 @@ kicked(int efd)
 		return false;
 	}
 	return read(efd, &v, sizeof(v)) == sizeof(v);
-}
-
-static struct mailbox *mb;
-
-static void *
-push_from_other_thread(void *arg)
-{
-	mailbox_push(mb, REC_TEXT, "from afar", 9, 0);
-	return NULL;
 }
 
 int
@@ -152,6 +183,22 @@ main(void)
 	CHECK_STR(shown.data,
 	    "one\r\ntwo\r\nlines\r\n|from afar\r\n|five\r\n|");
 	CHECK_STR(next_record(sv[1], buf), "P:bob2> ");
+
+	/*
+	 * show() runs without the lock: what it pushes, from this thread
+	 * or another, is queued behind, and shown by the same flush; a
+	 * flush it makes returns at once and shows nothing twice.
+	 */
+	shown.len = 0;
+	reenter = true;
+	CHECK(mailbox_push(mb, REC_TEXT, "six", 3, 0));
+	CHECK(mailbox_flush(mb) == MAILBOX_IDLE);
+	CHECK(reentered_ok);
+	CHECK(mailbox_pending(mb) == 0);
+	CHECK(shown.len > 0);
+	CHECK_STR(shown.data,
+	    "six\r\n|from afar\r\npushed while shown\r\n|");
+	CHECK(kicked(efd));	/* the other thread's push */
 
 	mailbox_free(mb);
 	close(sv[0]);
