@@ -26,7 +26,9 @@ enum record_type {
 	 * from the terminal, bytes written to it, records read, its width,
 	 * the length of the erase bytes), then the bytes that erase the
 	 * prompt and the line being edited, then the bytes that draw them
-	 * again.  Text written between the two shows above the line.
+	 * again.  Text written between the two shows above the line.  An
+	 * empty one: the shell cannot report (its terminal is not raw).
+	 * Until the first report the daemon keeps the user's keys.
 	 */
 	REC_SCREEN = 'R',
 	/* daemon -> shell */

@@ -95,6 +95,7 @@ struct sess {
 	 * terminal is not raw before it).
 	 */
 	bool screen_seen, screen_valid;
+	bool screen_shown;	/* the mailbox shows text through the screen */
 	uint64_t in_written, out_read;
 	uint64_t screen_in, screen_out, screen_recs;
 	int screen_cols;
@@ -595,27 +596,31 @@ screen_update(struct sess *s, const char *data, size_t len)
 	cols = parse_count(&p, end, &ok);
 	erase = parse_count(&p, end, &ok);
 	s->screen_valid = ok && p[-1] == '\n' && erase <= (uint64_t)(end - p);
-	if (!s->screen_valid) {
+	if (s->screen_valid) {
+		s->screen_in = in;
+		s->screen_out = out;
+		s->screen_recs = recs;
+		s->screen_cols = cols < 10000 ? (int)cols : -1;
+		s->screen_erase = (size_t)erase;
+		s->screen.len = 0;
+		buf_append(&s->screen, p, (size_t)(end - p));
+	} else if (len > 0) {
 		debug("bad screen report from the shell");
-		return;
 	}
-	s->screen_in = in;
-	s->screen_out = out;
-	s->screen_recs = recs;
-	s->screen_cols = cols < 10000 ? (int)cols : -1;
-	s->screen_erase = (size_t)erase;
-	s->screen.len = 0;
-	buf_append(&s->screen, p, (size_t)(end - p));
+	/* An empty report: a shell that cannot keep its terminal raw. */
 	if (!s->screen_seen) {
+		s->screen_seen = true;
+		flush_input(s);
+	}
+	if (s->screen_valid && !s->screen_shown) {
 		struct mailbox_screen scr = {
 			.check = screen_check,
 			.show = screen_show,
 			.arg = s,
 		};
 
-		s->screen_seen = true;
+		s->screen_shown = true;
 		mailbox_set_screen(s->pub.mbox, &scr);
-		flush_input(s);
 	}
 }
 
@@ -651,14 +656,22 @@ screen_check(void *arg, uint64_t sent, size_t len)
 	struct sess *s = arg;
 
 	if (s->screen_valid && (s->screen_in != s->in_written ||
-	    s->screen_recs != sent)) {
+	    s->screen_recs != sent || s->screen_cols != s->cols ||
+	    s->out_read > s->screen_out)) {
+		/* A newer report may be waiting. */
 		screen_catch_up(s);
 	}
+	/*
+	 * Not when the connection is backed up (libssh holds unsent
+	 * output): the write would wait for it.  The shell's output waits
+	 * in the PTY instead.
+	 */
 	if (!s->screen_valid || s->screen_in != s->in_written ||
 	    s->screen_recs != sent || s->screen_cols != s->cols ||
 	    s->out_read > s->screen_out || s->chan == NULL ||
 	    s->chan_closed ||
-	    ssh_channel_window_size(s->chan) < len + s->screen.len) {
+	    ssh_channel_window_size(s->chan) < len + s->screen.len ||
+	    (ssh_get_poll_flags(s->ssh) & SSH_WRITE_PENDING) != 0) {
 		return MAILBOX_SHELL;
 	}
 	/* What the shell wrote before it reported goes first. */

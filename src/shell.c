@@ -901,6 +901,12 @@ report_screen(void)
 	int n;
 	size_t erase;
 
+	if (!raw && installed && !reported.sent) {
+		/* No screen to report, but the daemon holds keys until told. */
+		send_record(REC_SCREEN, NULL, 0);
+		reported.sent = true;
+		return;
+	}
 	if (!raw || !installed || logging_out || ipos < ilen || input_eof ||
 	    queue_head != NULL ||
 	    RL_ISSTATE(RL_STATE_MOREINPUT | RL_STATE_COMPLETING)) {
