@@ -1213,14 +1213,69 @@ plug_heap(void)
  * what its first prompt allocates (line and display buffers, the locale
  * name it frees and copies each time) above the plugs, where the child's
  * own allocations follow, then plug what that freed.
+ *
+ * A child copies every page it writes, however little it writes there,
+ * so what it writes is packed together at the top of the heap, from the
+ * start of a page: readline's line buffer (allocated when readline was
+ * set up, among what ncurses and the locale left; each prompt clears
+ * it) moves up before the prompt's allocations, then come CHILD_RESERVE
+ * bytes, freed last, where the child's first allocations go (the prompt,
+ * the command list, its stdio stream: ~2 KB), then rbuf, where each
+ * record lands (its header and first bytes; the rest of its 64 KiB
+ * stays untouched and shared).  The old line buffer and rbuf are
+ * plugged with the other holes.
  */
+#define CHILD_RESERVE 2560
+
+/* Plug the heap up to the next page boundary. */
+static void
+align_heap_top(void)
+{
+#ifdef GLIBC_MALLOC
+	struct mallinfo2 mi = mallinfo2();
+	uintptr_t top = (uintptr_t)sbrk(0) - mi.keepcost;
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE), gap = pg - top % pg;
+	void *p;
+
+	if (gap == pg) {
+		return;
+	}
+	if (gap < 32) {
+		gap += pg;	/* the smallest chunk is 32 bytes */
+	}
+	/* A request of n bytes takes a chunk of n + 8, rounded up to 16. */
+	if ((p = malloc(gap - 8)) != NULL) {
+		plug(p);
+	}
+#endif
+}
+
 static void
 zygote_settle(void)
 {
+	char *old_line = NULL, *old_rbuf = rbuf;
+	void *reserve;
+
 	plug_heap();
+	align_heap_top();
+#ifdef GLIBC_MALLOC
+	if (rl_line_buffer != NULL) {
+		/* Its length is not public: all of its chunk. */
+		size_t len = malloc_usable_size(rl_line_buffer);
+
+		old_line = rl_line_buffer;
+		rl_line_buffer = xmalloc(len);
+		memcpy(rl_line_buffer, old_line, len);
+	}
+#endif
 	rl_callback_handler_install("", on_line);
 	rl_callback_handler_remove();
+	reserve = xmalloc(CHILD_RESERVE);
+	rbuf = xmalloc(RECORD_MAX + 1);
+	free(old_line);
+	free(old_rbuf);
 	plug_heap();
+	free(reserve);
 }
 
 /* The zygote: set readline up for each of preload_terms. */
@@ -1360,9 +1415,7 @@ zygote_main(void)
 	sa.sa_flags = SA_NOCLDWAIT;
 	sigaction(SIGCHLD, &sa, NULL);	/* children are reaped by the kernel */
 	zygote_preload();
-	/* Shared by every child until written. */
-	rbuf = xmalloc(RECORD_MAX + 1);
-	zygote_settle();
+	zygote_settle();	/* rbuf too: shared by every child until written */
 	for (;;) {
 		char buf[4096], cbuf[CMSG_SPACE(4 * sizeof(int))];
 		struct iovec iov = { buf, sizeof(buf) - 1 };

@@ -149,9 +149,13 @@ spawn_zygote_start(const char *path, char *err, size_t errlen)
 	 * No per-thread malloc cache in the zygote and its children: the
 	 * zygote fills the holes in its heap before forking (shell.c,
 	 * plug_heap) and needs every free chunk where malloc() finds it.
+	 * Every symbol bound at start (LD_BIND_NOW), in the zygote: a child
+	 * would otherwise run the lazy binder, whose deep stack frame costs
+	 * it a page of its own (96 instead of 100 KB per shell).
 	 */
 	char *envp[] = { (char *)"LANG=C.UTF-8", (char *)"HOME=/",
-		(char *)"GLIBC_TUNABLES=glibc.malloc.tcache_count=0", NULL };
+		(char *)"GLIBC_TUNABLES=glibc.malloc.tcache_count=0",
+		(char *)"LD_BIND_NOW=1", NULL };
 	int sv[2], rc;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
