@@ -81,7 +81,14 @@ static char *prompt;		/* the prompt readline shows */
  * costs a memchr, not 10 MiB of line editing.
  */
 static size_t max_line = 4096;
-static unsigned char ibuf[4096];
+/*
+ * ibuf is allocated once, at start (by the zygote for all its children),
+ * not in the program's data: there it lay across two pages among the
+ * variables every shell writes, so that even a shell nobody types in
+ * copied both.  Now only typing costs a shell a page of it.
+ */
+static unsigned char (*ibufp)[4096];
+#define ibuf (*ibufp)
 static size_t ipos, ilen;
 static size_t line_bytes;	/* given to readline since the line began */
 static bool overflow;		/* this line went over the cap */
@@ -1535,6 +1542,7 @@ main(int argc, char **argv)
 	}
 	(void)setlocale(LC_ALL, "");	/* else the C locale: still usable */
 	term_name = getenv("TERM");
+	ibufp = xmalloc(sizeof(*ibufp));
 	if (zygote) {
 		return zygote_main();
 	}
