@@ -1277,6 +1277,8 @@ zygote_settle(void)
 #endif
 	rl_callback_handler_install("", on_line);
 	rl_callback_handler_remove();
+	/* Only its place matters (see above): freed unused, deliberately. */
+	/* cppcheck-suppress unusedAllocatedMemory */
 	reserve = xmalloc(CHILD_RESERVE);
 	rbuf = xmalloc(RECORD_MAX + 1);
 	free(old_line);
