@@ -650,6 +650,19 @@ screen_catch_up(struct sess *s)
 	}
 }
 
+/*
+ * The connection does not take more now: a write would wait for it (the
+ * shell's output waits in the PTY instead).  libssh's SSH_WRITE_PENDING
+ * cannot tell: it stays set while the socket is polled for POLLOUT.
+ */
+static bool
+backed_up(struct sess *s)
+{
+	struct pollfd pfd = { .fd = ssh_get_fd(s->ssh), .events = POLLOUT };
+
+	return poll(&pfd, 1, 0) != 1 || (pfd.revents & POLLOUT) == 0;
+}
+
 static enum mailbox_direct
 screen_check(void *arg, uint64_t sent, size_t len)
 {
@@ -661,17 +674,14 @@ screen_check(void *arg, uint64_t sent, size_t len)
 		/* A newer report may be waiting. */
 		screen_catch_up(s);
 	}
-	/*
-	 * Not when the connection is backed up (libssh holds unsent
-	 * output): the write would wait for it.  The shell's output waits
-	 * in the PTY instead.
-	 */
-	if (!s->screen_valid || s->screen_in != s->in_written ||
-	    s->screen_recs != sent || s->screen_cols != s->cols ||
+	if (!s->screen_valid || s->screen_cols != s->cols ||
 	    s->out_read > s->screen_out || s->chan == NULL ||
 	    s->chan_closed ||
 	    ssh_channel_window_size(s->chan) < len + s->screen.len ||
-	    (ssh_get_poll_flags(s->ssh) & SSH_WRITE_PENDING) != 0) {
+	    backed_up(s)) {
+		return MAILBOX_SHELL;
+	}
+	if (s->screen_in != s->in_written || s->screen_recs != sent) {
 		return MAILBOX_SHELL;
 	}
 	/* What the shell wrote before it reported goes first. */

@@ -1141,14 +1141,15 @@ writer_main(void *arg)
 					st.unsynced = op;
 				}
 				st.unsynced_tail = op;
-				if (!st.syncing) {
-					pthread_cond_signal(&op->cv);
-				}
 			} else if (op->waited) {
 				op_done(op);
 			} else {
 				free(op);
 			}
+		}
+		if (st.unsynced != NULL && !st.syncing) {
+			/* One thread leads the sync; the rest sleep till done. */
+			pthread_cond_signal(&st.unsynced->cv);
 		}
 	}
 	pthread_mutex_unlock(&qlock);
