@@ -22,6 +22,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <semaphore.h>
+#include <stdatomic.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -80,7 +82,7 @@ struct op {
 	struct op *next;
 	enum op_kind kind;
 	bool waited;
-	bool done;
+	atomic_bool done;	/* read by its thread without qlock */
 	int64_t id;		/* message or session id; recover: highest */
 	int64_t ms;		/* delivered, login or logout time */
 	const char *a;		/* append: sender; session: user or reason */
@@ -88,7 +90,13 @@ struct op {
 	const char *body;	/* append: text; setting: value or NULL */
 	size_t len;
 	int msg_kind;		/* append: enum store_kind */
-	pthread_cond_t cv;	/* waited: signalled when done or committed */
+	/*
+	 * waited: posted when done, or when its thread is to lead a sync.
+	 * A semaphore, not a condition variable: a thread woken because
+	 * its op is done returns without taking qlock again, which the
+	 * thread that woke it, and woke the others, still holds.
+	 */
+	sem_t sem;
 	bool committed;		/* append: committed, waiting for a sync */
 	store_written_fn *on_written;	/* append: called once, when written */
 	void *arg;
@@ -937,7 +945,7 @@ static void
 op_done(struct op *op)
 {
 	op->done = true;
-	pthread_cond_signal(&op->cv);
+	(void)sem_post(&op->sem);
 }
 
 /*
@@ -978,7 +986,7 @@ lead_sync(void)
 	}
 	if (st.unsynced != NULL) {
 		/* Committed meanwhile: the next sync is theirs to lead. */
-		pthread_cond_signal(&st.unsynced->cv);
+		(void)sem_post(&st.unsynced->sem);
 	}
 }
 
@@ -1149,7 +1157,7 @@ writer_main(void *arg)
 		}
 		if (st.unsynced != NULL && !st.syncing) {
 			/* One thread leads the sync; the rest sleep till done. */
-			pthread_cond_signal(&st.unsynced->cv);
+			(void)sem_post(&st.unsynced->sem);
 		}
 	}
 	pthread_mutex_unlock(&qlock);
@@ -1202,17 +1210,27 @@ submit_wait(struct op *op)
 		set_err(op->err, sizeof(op->err), "%s", ERR_FAILED);
 		return false;
 	}
-	(void)pthread_cond_init(&op->cv, NULL);
+	(void)sem_init(&op->sem, 0, 0);
 	enqueue(op);
-	while (!op->done) {
-		if (op->committed && !st.syncing && st.unsynced != NULL) {
-			lead_sync();
-			continue;
-		}
-		pthread_cond_wait(&op->cv, &qlock);
-	}
 	pthread_mutex_unlock(&qlock);
-	(void)pthread_cond_destroy(&op->cv);
+	for (;;) {
+		while (sem_wait(&op->sem) != 0 && errno == EINTR) {
+			/* a signal: wait on */
+		}
+		if (op->done) {
+			break;	/* set before the post, which orders it */
+		}
+		/* Asked to lead a sync. */
+		pthread_mutex_lock(&qlock);
+		if (!st.syncing && st.unsynced != NULL) {
+			lead_sync();
+		}
+		pthread_mutex_unlock(&qlock);
+		if (op->done) {
+			break;	/* the sync it led was for it too */
+		}
+	}
+	(void)sem_destroy(&op->sem);
 	return true;
 }
 
