@@ -66,6 +66,7 @@ struct sess {
 	bool input_held;
 	bool out_open, err_open, core_open;
 	bool out_polled, err_polled;
+	bool in_polled;		/* in_fd polled for room (POLLOUT) */
 	bool core_full;		/* the mailbox waits for room in the socket */
 	short core_events;	/* what core_fd is polled for; 0: not */
 	char term[64];
@@ -381,6 +382,10 @@ flush_input(struct sess *s)
 		if (s->client_eof && !s->sp.pty && !s->stdin_closed &&
 		    s->sp.in_fd >= 0 && s->chan != NULL &&
 		    ssh_channel_poll(s->chan, 0) <= 0) {
+			if (s->in_polled) {
+				ssh_event_remove_fd(s->ev, s->sp.in_fd);
+				s->in_polled = false;
+			}
 			close(s->sp.in_fd);
 			s->sp.in_fd = -1;
 			s->stdin_closed = true;
@@ -443,6 +448,7 @@ data_cb(ssh_session ssh, ssh_channel chan, void *data, uint32_t len,
 	if (is_stderr) {
 		return (int)len;
 	}
+
 	/* Before the shell starts, input is kept for it. */
 	s->pub.last_input_ms = now_ms();
 	room = INBUF_MAX - (s->inbuf.len - s->inoff);
@@ -1035,10 +1041,29 @@ start_shell(struct sess *s)
 	return 0;
 }
 
+/* The shell's input has room again: write what waits for it. */
+static int
+in_cb(socket_t fd, int revents, void *userdata)
+{
+	flush_input(userdata);
+	return 0;
+}
+
 /* Add or remove fds from the event so poll only watches what can move. */
 static void
 update_polling(struct sess *s)
 {
+	bool want_in = s->sp.in_fd >= 0 && s->inoff < s->inbuf.len &&
+	    !input_waits(s);
+
+	if (want_in != s->in_polled) {
+		if (want_in) {
+			ssh_event_add_fd(s->ev, s->sp.in_fd, POLLOUT, in_cb, s);
+		} else {
+			ssh_event_remove_fd(s->ev, s->sp.in_fd);
+		}
+		s->in_polled = want_in;
+	}
 	bool can_write = s->chan != NULL && !s->chan_closed &&
 	    ssh_channel_window_size(s->chan) > 0;
 	bool want_out = s->out_open && can_write;
@@ -1113,8 +1138,8 @@ relay_timeout(struct sess *s, enum mailbox_state mbs)
 {
 	int64_t now = now_ms(), t = 30000;
 
-	if ((s->inoff < s->inbuf.len || s->input_held) && !input_waits(s)) {
-		return 20;	/* input waits for room in the terminal */
+	if (s->in_slowed) {
+		return 20;	/* input waits for InputRate's budget */
 	}
 	if (mbs == MAILBOX_RETRY) {
 		t = 1000;
@@ -1182,6 +1207,10 @@ finish(struct sess *s, enum end_reason reason)
 	char sid[24], dur[32];
 	int status;
 
+	if (s->in_polled) {
+		ssh_event_remove_fd(s->ev, s->sp.in_fd);
+		s->in_polled = false;
+	}
 	if (s->out_polled) {
 		ssh_event_remove_fd(s->ev, s->sp.out_fd);
 	}

@@ -330,7 +330,8 @@ malloc_tune(char **argv)
 {
 #if defined(__GLIBC__) && !defined(MALLOC_REPLACED)
 	const char *old = getenv("GLIBC_TUNABLES");
-	char *saved, *val;
+	char *saved, *val, self[PATH_MAX];
+	ssize_t n;
 
 	if (getenv("LD_PRELOAD") != NULL ||
 	    (old != NULL && strstr(old, "glibc.malloc.tcache_count") != NULL)) {
@@ -339,8 +340,15 @@ malloc_tune(char **argv)
 	saved = old != NULL ? xstrdup(old) : NULL;
 	val = saved != NULL && saved[0] != '\0' ?
 	    xasprintf("%s:%s", saved, TCACHE_OFF) : xstrdup(TCACHE_OFF);
-	if (setenv("GLIBC_TUNABLES", val, 1) == 0) {
-		execv("/proc/self/exe", argv);
+	/*
+	 * By the file's own name: run as /proc/self/exe, the process would
+	 * be called "exe" (ps, pgrep, pidof).
+	 */
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0 && (size_t)n < sizeof(self) - 1 &&
+	    setenv("GLIBC_TUNABLES", val, 1) == 0) {
+		self[n] = '\0';
+		execv(self, argv);
 		/* Not run again: as before. */
 		if (saved != NULL) {
 			(void)setenv("GLIBC_TUNABLES", saved, 1);
