@@ -505,16 +505,22 @@ read_line(struct buf *b, size_t cap, bool *too_long)
 
 /*
  * Read a secret from the raw terminal, not echoed: Enter ends it,
- * Backspace and Ctrl-U edit it.  Bytes past cap are dropped.
+ * Backspace and Ctrl-U edit it, Ctrl-C (or Ctrl-D on an empty answer)
+ * gives up: false, with the answer empty.  Bytes past cap are dropped.
  */
-static void
+static bool
 read_secret(struct buf *b, size_t cap)
 {
 	while (fill_input()) {
 		unsigned char c = ibuf[ipos++];
 
 		if (c == '\r' || c == '\n') {
-			return;
+			return true;
+		}
+		if (c == 0x03 || (c == 0x04 && b->len == 0)) {
+			secure_zero(b->data, b->len);
+			b->len = 0;
+			return false;
 		}
 		if (c == 0x7f || c == '\b') {
 			/* One character: a UTF-8 sequence goes whole. */
@@ -532,6 +538,7 @@ read_secret(struct buf *b, size_t cap)
 			buf_append(b, &c, 1);
 		}
 	}
+	return true;	/* end of input */
 }
 
 /*
@@ -543,7 +550,7 @@ static void
 ask_secrets(const char *data, size_t len)
 {
 	struct buf answers = { 0 };
-	bool tty = isatty(STDIN_FILENO), too_long;
+	bool tty = isatty(STDIN_FILENO), too_long, given_up = false;
 	bool was_installed = installed;
 
 	if (installed) {
@@ -556,11 +563,13 @@ ask_secrets(const char *data, size_t len)
 		struct buf line = { 0 };
 
 		off += strnlen(p, len - off) + 1;
-		if (tty) {
+		if (given_up) {
+			/* The rest are empty too. */
+		} else if (tty) {
 			fputs(p, stdout);
 			fflush(stdout);
-			read_secret(&line, PASSWORD_LINE_MAX);
-			fputs("\n", stdout);
+			given_up = !read_secret(&line, PASSWORD_LINE_MAX);
+			fputs(given_up ? "^C\n" : "\n", stdout);
 		} else {
 			read_line(&line, PASSWORD_LINE_MAX, &too_long);
 		}
