@@ -179,6 +179,12 @@ stop_daemon() {
 	kill -KILL "$daemon_pid" 2>/dev/null
 	wait "$daemon_pid" 2>/dev/null
 	daemon_pid=""
+	# Its shells may still be exiting (1,000 after fanout): the next
+	# row starts once they are gone, not while the kernel reaps them.
+	for i in $(seq 100); do
+		pgrep -f "^$tmp/bin/sshchat-shell" >/dev/null || break
+		sleep 0.1
+	done
 }
 
 # Is the row LABEL wanted (--only)?
