@@ -1049,43 +1049,36 @@ in_cb(socket_t fd, int revents, void *userdata)
 	return 0;
 }
 
+/* Poll fd for events (cb), or stop, as want says; *polled says which. */
+static void
+watch_fd(struct sess *s, int fd, short events, ssh_event_callback cb,
+    bool want, bool *polled)
+{
+	if (want == *polled) {
+		return;
+	}
+	if (want) {
+		ssh_event_add_fd(s->ev, fd, events, cb, s);
+	} else {
+		ssh_event_remove_fd(s->ev, fd);
+	}
+	*polled = want;
+}
+
 /* Add or remove fds from the event so poll only watches what can move. */
 static void
 update_polling(struct sess *s)
 {
-	bool want_in = s->sp.in_fd >= 0 && s->inoff < s->inbuf.len &&
-	    !input_waits(s);
-
-	if (want_in != s->in_polled) {
-		if (want_in) {
-			ssh_event_add_fd(s->ev, s->sp.in_fd, POLLOUT, in_cb, s);
-		} else {
-			ssh_event_remove_fd(s->ev, s->sp.in_fd);
-		}
-		s->in_polled = want_in;
-	}
 	bool can_write = s->chan != NULL && !s->chan_closed &&
 	    ssh_channel_window_size(s->chan) > 0;
-	bool want_out = s->out_open && can_write;
-	bool want_err = s->err_open && can_write;
 	short want_core;
 
-	if (want_out != s->out_polled) {
-		if (want_out) {
-			ssh_event_add_fd(s->ev, s->sp.out_fd, POLLIN, out_cb, s);
-		} else {
-			ssh_event_remove_fd(s->ev, s->sp.out_fd);
-		}
-		s->out_polled = want_out;
-	}
-	if (want_err != s->err_polled) {
-		if (want_err) {
-			ssh_event_add_fd(s->ev, s->sp.err_fd, POLLIN, out_cb, s);
-		} else {
-			ssh_event_remove_fd(s->ev, s->sp.err_fd);
-		}
-		s->err_polled = want_err;
-	}
+	watch_fd(s, s->sp.in_fd, POLLOUT, in_cb, s->sp.in_fd >= 0 &&
+	    s->inoff < s->inbuf.len && !input_waits(s), &s->in_polled);
+	watch_fd(s, s->sp.out_fd, POLLIN, out_cb, s->out_open && can_write,
+	    &s->out_polled);
+	watch_fd(s, s->sp.err_fd, POLLIN, out_cb, s->err_open && can_write,
+	    &s->err_polled);
 	want_core = (short)(s->core_open ?
 	    POLLIN | (s->core_full ? POLLOUT : 0) : 0);
 	if (want_core != s->core_events) {
