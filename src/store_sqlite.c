@@ -10,11 +10,12 @@
  * (show_before_sync) the messages are delivered, so recipients need not
  * wait for the disk, and the writer goes on with the next batch while
  * the appending threads sync (lead_sync); appends are acknowledged after
- * the second.  One sync covers every batch committed before it began.  The read functions share the reader
- * connection under a mutex; WAL mode lets them run while the writer
- * commits.  A file that is not this store's database is never written,
- * and after an I/O error the store refuses every write until restarted,
- * because a retried fsync can report success for data that was lost.
+ * the second.  One sync covers every batch committed before it began.
+ * The read functions share the reader connection under a mutex; WAL
+ * mode lets them run while the writer commits.  A file that is not
+ * this store's database is never written, and after an I/O error the
+ * store refuses every write until restarted, because a retried fsync
+ * can report success for data that was lost.
  */
 #include "config.h"
 
@@ -97,7 +98,6 @@ struct op {
 	 * thread that woke it, and woke the others, still holds.
 	 */
 	sem_t sem;
-	bool committed;		/* append: committed, waiting for a sync */
 	store_written_fn *on_written;	/* append: called once, when written */
 	void *arg;
 	enum store_result res;
@@ -1142,7 +1142,6 @@ writer_main(void *arg)
 			    op->res == STORE_OK && !fatal) {
 				/* Acknowledged once synced: see lead_sync(). */
 				op->next = NULL;
-				op->committed = true;
 				if (st.unsynced_tail != NULL) {
 					st.unsynced_tail->next = op;
 				} else {
