@@ -187,21 +187,6 @@ is_text(int type)
 	return type == REC_TEXT || type == REC_ERROR;
 }
 
-/* Append text as a terminal shows it: lines end in CR LF. */
-static void
-append_lines(struct buf *b, const char *p, size_t len)
-{
-	const char *end = p + len, *nl;
-
-	while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-		buf_append(b, p, (size_t)(nl - p));
-		buf_append(b, "\r\n", 2);
-		p = nl + 1;
-	}
-	buf_append(b, p, (size_t)(end - p));
-	buf_append(b, "\r\n", 2);
-}
-
 /* A queued record is done with: written or shown. */
 static void
 dequeue(struct mailbox *mb)
@@ -241,7 +226,9 @@ show_texts(struct mailbox *mb)
 	    it = it->next) {
 		size_t before = text.len;
 
-		append_lines(&text, it->data, it->len);
+		/* As print_text() prints it: each line ends in CR LF. */
+		buf_append_crlf(&text, it->data, it->len);
+		buf_append(&text, "\r\n", 2);
 		if ((n > 0 && text.len > SHOW_MAX) ||
 		    (d = mb->screen.check(mb->screen.arg, mb->sent,
 		    text.len)) != MAILBOX_SHOW) {

@@ -139,20 +139,13 @@ static ssize_t
 tout_write(void *cookie, const char *p, size_t n)
 {
 	struct buf *b = capture != NULL ? capture : &obuf;
-	const char *end = p + n;
 	size_t before = b->len;
 
-	while (raw && p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-
-		if (nl == NULL) {
-			break;
-		}
-		buf_append(b, p, (size_t)(nl - p));
-		buf_append(b, "\r\n", 2);
-		p = nl + 1;
+	if (raw) {
+		buf_append_crlf(b, p, n);
+	} else {
+		buf_append(b, p, n);
 	}
-	buf_append(b, p, (size_t)(end - p));
 	if (capture == NULL) {
 		out_total += b->len - before;
 	}

@@ -131,6 +131,19 @@ buf_append(struct buf *b, const void *p, size_t n)
 }
 
 void
+buf_append_crlf(struct buf *b, const char *p, size_t n)
+{
+	const char *end = p + n, *nl;
+
+	while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		buf_append(b, p, (size_t)(nl - p));
+		buf_append(b, "\r\n", 2);
+		p = nl + 1;
+	}
+	buf_append(b, p, (size_t)(end - p));
+}
+
+void
 buf_appendf(struct buf *b, const char *fmt, ...)
 {
 	va_list ap;

@@ -40,5 +40,18 @@ main(void)
 	time_iso8601(b, sizeof(b));
 	CHECK(strlen(b) == 24 && b[10] == 'T' && b[19] == '.' && b[23] == 'Z');
 
+	/* LF becomes CR LF, and nothing else changes. */
+	{
+		struct buf b = { 0 };
+
+		buf_append_crlf(&b, "a\nb\r\n\n", 6);
+		buf_append(&b, "", 1);
+		CHECK_STR(b.data, "a\r\nb\r\r\n\r\n");
+		b.len = 0;
+		buf_append_crlf(&b, "no newline", 10);
+		buf_append(&b, "", 1);
+		CHECK_STR(b.data, "no newline");
+		buf_free(&b);
+	}
 	return unit_done("test-util");
 }
