@@ -92,8 +92,8 @@ struct sess {
 	 * and written screen_out bytes, screen_cols wide, the first
 	 * screen_erase bytes of screen erase its prompt and line and the
 	 * rest draw them again.  in_written and out_read count the bytes
-	 * through the PTY master.  Input waits for the first report (the
-	 * terminal is not raw before it).
+	 * through the shell's terminal socket.  Input waits for the first
+	 * report (the terminal is not raw before it).
 	 */
 	bool screen_seen, screen_valid;
 	bool screen_shown;	/* the mailbox shows text through the screen */
@@ -284,7 +284,8 @@ window_change_cb(ssh_session ssh, ssh_channel chan, int cols, int rows,
 		memset(&ws, 0, sizeof(ws));
 		ws.ws_col = (unsigned short)s->cols;
 		ws.ws_row = (unsigned short)s->rows;
-		ioctl(s->sp.in_fd, TIOCSWINSZ, &ws);
+		/* The PTY: the shell gets SIGWINCH. */
+		ioctl(s->sp.err_fd, TIOCSWINSZ, &ws);
 	}
 	return 0;
 }
@@ -547,7 +548,7 @@ out_cb(socket_t fd, int revents, void *userdata)
 		return 0;
 	}
 	if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-		/* EIO from a PTY master: every slave fd is closed. */
+		/* EOF, or EIO from a PTY master: the shell's end is closed. */
 		if (is_err) {
 			s->err_open = false;
 		} else {
@@ -561,7 +562,7 @@ out_cb(socket_t fd, int revents, void *userdata)
  * The shell's screen.  When it is as the shell last reported it, the
  * session thread shows incoming text itself: the erase bytes, the text,
  * the redraw bytes, in one channel write, as the shell would have
- * printed them, without waking the shell or crossing the PTY.
+ * printed them, without waking the shell.
  */
 
 static uint64_t
@@ -658,7 +659,7 @@ screen_catch_up(struct sess *s)
 
 /*
  * The connection does not take more now: a write would wait for it (the
- * shell's output waits in the PTY instead).  libssh's SSH_WRITE_PENDING
+ * shell's output waits in its socket instead).  libssh's SSH_WRITE_PENDING
  * cannot tell: it stays set while the socket is polled for POLLOUT.
  */
 static bool

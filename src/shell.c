@@ -1,6 +1,7 @@
 /*
  * sshchat-shell: the chat user interface of one session.  It runs on the
- * session's PTY (or on pipes without one), with fd 3 to the daemon.  It
+ * session's PTY (its keys and screen bytes on a socket beside it: see
+ * TTY_FD), or on pipes without one, with fd 3 to the daemon.  It
  * holds no secrets and opens no files: it sends what the user typed and
  * prints what the daemon rendered.  Incoming text is printed above the
  * line being edited, which readline then redraws intact.
@@ -17,7 +18,7 @@
  * has moved, the daemon prints incoming text above the line itself,
  * exactly as print_text() would, without waking this process.  The
  * terminal is raw (no echo, no input or output processing), so the
- * byte counts on both ends of the PTY agree.
+ * byte counts on both ends agree.
  */
 #include "config.h"
 
@@ -82,6 +83,12 @@ static char *prompt;		/* the prompt readline shows */
  */
 static size_t max_line = 4096;
 /*
+ * The terminal: fd 2 (a PTY, the controlling terminal) for its size and
+ * modes; with a PTY, fds 0 and 1 are a socket to the daemon that carries
+ * the keys and the screen bytes (spawn.c says why).
+ */
+#define TTY_FD STDERR_FILENO
+/*
  * ibuf is allocated once, at start (by the zygote for all its children),
  * not in the program's data: there it lay across two pages among the
  * variables every shell writes, so that even a shell nobody types in
@@ -116,7 +123,7 @@ static bool out_blocked;	/* the terminal said EAGAIN: wait for POLLOUT */
 
 /*
  * The screen report.  raw: the terminal was made raw, so these counts
- * are what the daemon counts on its end of the PTY; capture: where
+ * are what the daemon counts on its end; capture: where
  * tout's output goes instead of obuf while the report is made.
  */
 static bool raw;
@@ -133,7 +140,7 @@ static struct {
 
 /*
  * With OPOST off, a newline is made CR LF here, as the kernel's ONLCR
- * would: then what is counted is what goes through the PTY.
+ * would: then what is counted is what the daemon reads.
  */
 static ssize_t
 tout_write(void *cookie, const char *p, size_t n)
@@ -543,7 +550,7 @@ static void
 ask_secrets(const char *data, size_t len)
 {
 	struct buf answers = { 0 };
-	bool tty = isatty(STDIN_FILENO), too_long, given_up = false;
+	bool tty = isatty(TTY_FD), too_long, given_up = false;
 	bool was_installed = installed;
 
 	if (installed) {
@@ -592,7 +599,7 @@ handle_record(int type, const char *data, size_t len, int *status)
 		print_text(stdout, data);
 		break;
 	case REC_ERROR:
-		print_text(isatty(STDOUT_FILENO) ? stdout : stderr, data);
+		print_text(isatty(TTY_FD) ? stdout : stderr, data);
 		break;
 	case REC_PROMPT:
 		if (logging_out) {
@@ -832,7 +839,7 @@ note_size(void)
 {
 	struct winsize ws;
 
-	if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0) {
+	if (ioctl(TTY_FD, TIOCGWINSZ, &ws) == 0) {
 		screen_cols = ws.ws_col;
 	}
 }
@@ -841,16 +848,17 @@ note_size(void)
  * readline's terminal preparation, replaced: the terminal is made raw
  * once, for the whole session, and never restored between lines.  It
  * never echoes, translates or swallows a byte (Ctrl-C, Ctrl-S and Ctrl-Z
- * are keys, not signals or flow control), so what the daemon writes to
- * the PTY is what the shell reads, and what the shell writes is what
- * the daemon reads.  readline still draws what is typed.
+ * are keys, not signals or flow control), so what the daemon writes is
+ * what the shell reads, and what the shell writes is what the daemon
+ * reads, whether the bytes go through the PTY (a shell started on one
+ * by hand) or beside it.  readline still draws what is typed.
  */
 static void
 prep_terminal(int meta)
 {
 	struct termios t;
 
-	if (!raw && tcgetattr(STDIN_FILENO, &t) == 0) {
+	if (!raw && tcgetattr(TTY_FD, &t) == 0) {
 		t.c_iflag &= ~(tcflag_t)(IGNBRK | BRKINT | PARMRK | ISTRIP |
 		    INLCR | IGNCR | ICRNL | IXON | IXOFF);
 		t.c_oflag &= ~(tcflag_t)OPOST;
@@ -858,7 +866,7 @@ prep_terminal(int meta)
 		    IEXTEN);
 		t.c_cc[VMIN] = 1;
 		t.c_cc[VTIME] = 0;
-		raw = tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0;
+		raw = tcsetattr(TTY_FD, TCSANOW, &t) == 0;
 	}
 	rl_tty_set_echoing(1);
 }
@@ -869,7 +877,9 @@ setup_terminal(void)
 	const char *term = term_name;
 
 	/* Become the session's controlling terminal: SIGWINCH needs it. */
-	ioctl(STDIN_FILENO, TIOCSCTTY, 0);
+	ioctl(TTY_FD, TIOCSCTTY, 0);
+	/* readline reads the size from rl_instream's fd: stderr's, still. */
+	rl_instream = stderr;
 	rl_prep_term_function = prep_terminal;
 	rl_deprep_term_function = NULL;
 	prep_terminal(1);
@@ -1142,7 +1152,7 @@ shell_run(const char *command)
 		status = wait_done();
 		shell_exit(status);
 	}
-	if (isatty(STDIN_FILENO)) {
+	if (isatty(TTY_FD)) {
 		shell_exit(run_interactive());
 	}
 	shell_exit(run_lines());

@@ -2,6 +2,14 @@
  * posix_spawn of sshchat-shell with POSIX_SPAWN_SETSID, its terminal (or
  * pipes) on 0-2 and the record socket on fd 3.  Every other fd is closed
  * in the child, so no shell ever holds another user's socket or PTY.
+ *
+ * A chat shell's terminal is a PTY, its controlling terminal on fd 2:
+ * its size (TIOCSWINSZ, SIGWINCH), its modes, and anything written to
+ * fd 2.  The keys and the screen bytes go over a stream socket on fds 0
+ * and 1 instead of through the PTY: Linux's pty driver hands every write
+ * to a kworker thread (flush_to_ldisc) before the other end can read it,
+ * two more thread switches for each typed line and its echo, which cost
+ * a fifth of the throughput of `msg` (bench/RESULTS.md).
  */
 #include "config.h"
 
@@ -27,6 +35,13 @@
 #include "spawn.h"
 #include "util.h"
 
+/*
+ * The socket's buffer each way, about what a PTY holds: flow control
+ * (the SSH window, InputRate, the shell's own output limit) stays as
+ * with a PTY, and a session that does not read pins little memory.
+ */
+#define TERM_SOCKBUF (16 * 1024)
+
 static void
 close_fd(int *fd)
 {
@@ -34,6 +49,23 @@ close_fd(int *fd)
 		close(*fd);
 		*fd = -1;
 	}
+}
+
+/* The terminal's data socket: keys one way, screen bytes the other. */
+static int
+term_socket(int sv[2])
+{
+	int size = TERM_SOCKBUF;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		return -1;
+	}
+	for (int i = 0; i < 2; i++) {
+		/* Best effort: the default is larger, never wrong. */
+		(void)setsockopt(sv[i], SOL_SOCKET, SO_SNDBUF, &size,
+		    sizeof(size));
+	}
+	return 0;
 }
 
 /*
@@ -260,6 +292,7 @@ spawn_shell(const struct spawn_req *req, struct shell_proc *sp, char *err,
 {
 	int sv[2] = { -1, -1 }, in[2] = { -1, -1 }, out[2] = { -1, -1 };
 	int errp[2] = { -1, -1 }, master = -1, slave = -1, rc = -1;
+	int data[2] = { -1, -1 };
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	char *envp[8], *argv[10], maxline[16];
@@ -282,6 +315,11 @@ spawn_shell(const struct spawn_req *req, struct shell_proc *sp, char *err,
 		}
 		set_cloexec(master);
 		set_cloexec(slave);
+		if (term_socket(data) < 0) {
+			snprintf(err, errlen, "socketpair: %s",
+			    strerror(errno));
+			goto out;
+		}
 	} else if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 ||
 	    pipe2(errp, O_CLOEXEC) < 0) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
@@ -289,8 +327,8 @@ spawn_shell(const struct spawn_req *req, struct shell_proc *sp, char *err,
 	}
 
 	if (zygote_fd >= 0) {
-		int fds[4] = { req->pty ? slave : in[0],
-			req->pty ? slave : out[1], req->pty ? slave : errp[1],
+		int fds[4] = { req->pty ? data[1] : in[0],
+			req->pty ? data[1] : out[1], req->pty ? slave : errp[1],
 			sv[1] };
 
 		sp->pid = zygote_fork(req, fds, &sp->pidfd);
@@ -301,8 +339,8 @@ spawn_shell(const struct spawn_req *req, struct shell_proc *sp, char *err,
 	}
 	posix_spawn_file_actions_init(&fa);
 	if (req->pty) {
-		posix_spawn_file_actions_adddup2(&fa, slave, 0);
-		posix_spawn_file_actions_adddup2(&fa, slave, 1);
+		posix_spawn_file_actions_adddup2(&fa, data[1], 0);
+		posix_spawn_file_actions_adddup2(&fa, data[1], 1);
 		posix_spawn_file_actions_adddup2(&fa, slave, 2);
 	} else {
 		posix_spawn_file_actions_adddup2(&fa, in[0], 0);
@@ -346,9 +384,11 @@ started:
 	sp->core_fd = sv[0];
 	sv[0] = -1;
 	if (req->pty) {
-		sp->in_fd = master;
-		sp->out_fd = dup(master);
+		sp->in_fd = data[0];
+		sp->out_fd = dup(data[0]);
 		set_cloexec(sp->out_fd);
+		data[0] = -1;
+		sp->err_fd = master;
 		master = -1;
 	} else {
 		sp->in_fd = in[1];
@@ -367,6 +407,8 @@ out:
 	close_fd(&sv[1]);
 	close_fd(&master);
 	close_fd(&slave);
+	close_fd(&data[0]);
+	close_fd(&data[1]);
 	for (int i = 0; i < 2; i++) {
 		close_fd(&in[i]);
 		close_fd(&out[i]);

@@ -13,9 +13,13 @@ struct shell_proc {
 	pid_t pid;
 	bool pty;
 	bool zygote;	/* forked by the zygote: not our child */
-	int in_fd;	/* we write the user's input here (PTY master or pipe) */
-	int out_fd;	/* we read the shell's output here (PTY master or pipe) */
-	int err_fd;	/* the shell's stderr without a PTY, else -1 */
+	int in_fd;	/* we write the user's input here (socket or pipe) */
+	int out_fd;	/* we read the shell's output here (socket or pipe) */
+	/*
+	 * The shell's stderr: a pipe, or with a PTY its master (the
+	 * shell's controlling terminal, whose size we set).
+	 */
+	int err_fd;
 	int core_fd;	/* our end of the record socket */
 	int pidfd;	/* a zygote's child: the pidfd the zygote sent, or -1 */
 };
