@@ -67,6 +67,7 @@ struct sess {
 	bool out_open, err_open, core_open;
 	bool out_polled, err_polled;
 	bool in_polled;		/* in_fd polled for room (POLLOUT) */
+	short term_events;	/* in_fd == out_fd (a socket): polled for */
 	bool core_full;		/* the mailbox waits for room in the socket */
 	short core_events;	/* what core_fd is polled for; 0: not */
 	char term[64];
@@ -1050,6 +1051,19 @@ in_cb(socket_t fd, int revents, void *userdata)
 	return 0;
 }
 
+/* The terminal socket, one fd both ways: room for input, output. */
+static int
+term_cb(socket_t fd, int revents, void *userdata)
+{
+	if ((revents & POLLOUT) != 0) {
+		flush_input(userdata);
+	}
+	if ((revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+		(void)out_cb(fd, revents, userdata);
+	}
+	return 0;
+}
+
 /* Poll fd for events (cb), or stop, as want says; *polled says which. */
 static void
 watch_fd(struct sess *s, int fd, short events, ssh_event_callback cb,
@@ -1074,10 +1088,30 @@ update_polling(struct sess *s)
 	    ssh_channel_window_size(s->chan) > 0;
 	short want_core;
 
-	watch_fd(s, s->sp.in_fd, POLLOUT, in_cb, s->sp.in_fd >= 0 &&
-	    s->inoff < s->inbuf.len && !input_waits(s), &s->in_polled);
-	watch_fd(s, s->sp.out_fd, POLLIN, out_cb, s->out_open && can_write,
-	    &s->out_polled);
+	bool want_in = s->sp.in_fd >= 0 && s->inoff < s->inbuf.len &&
+	    !input_waits(s);
+	bool want_out = s->out_open && can_write;
+
+	if (s->sp.in_fd >= 0 && s->sp.in_fd == s->sp.out_fd) {
+		short want = (short)((want_in ? POLLOUT : 0) |
+		    (want_out ? POLLIN : 0));
+
+		if (want != s->term_events) {
+			if (s->term_events != 0) {
+				ssh_event_remove_fd(s->ev, s->sp.in_fd);
+			}
+			if (want != 0) {
+				ssh_event_add_fd(s->ev, s->sp.in_fd, want,
+				    term_cb, s);
+			}
+			s->term_events = want;
+		}
+	} else {
+		watch_fd(s, s->sp.in_fd, POLLOUT, in_cb, want_in,
+		    &s->in_polled);
+		watch_fd(s, s->sp.out_fd, POLLIN, out_cb, want_out,
+		    &s->out_polled);
+	}
 	watch_fd(s, s->sp.err_fd, POLLIN, out_cb, s->err_open && can_write,
 	    &s->err_polled);
 	want_core = (short)(s->core_open ?
@@ -1204,6 +1238,10 @@ finish(struct sess *s, enum end_reason reason)
 	if (s->in_polled) {
 		ssh_event_remove_fd(s->ev, s->sp.in_fd);
 		s->in_polled = false;
+	}
+	if (s->term_events != 0) {
+		ssh_event_remove_fd(s->ev, s->sp.in_fd);
+		s->term_events = 0;
 	}
 	if (s->out_polled) {
 		ssh_event_remove_fd(s->ev, s->sp.out_fd);

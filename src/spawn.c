@@ -384,9 +384,8 @@ started:
 	sp->core_fd = sv[0];
 	sv[0] = -1;
 	if (req->pty) {
-		sp->in_fd = data[0];
-		sp->out_fd = dup(data[0]);
-		set_cloexec(sp->out_fd);
+		/* One fd both ways: a session costs six fds, not seven. */
+		sp->in_fd = sp->out_fd = data[0];
 		data[0] = -1;
 		sp->err_fd = master;
 		master = -1;
@@ -397,7 +396,9 @@ started:
 		in[1] = out[0] = errp[0] = -1;
 	}
 	set_nonblock(sp->in_fd, true);
-	set_nonblock(sp->out_fd, true);
+	if (sp->out_fd != sp->in_fd) {
+		set_nonblock(sp->out_fd, true);
+	}
 	if (sp->err_fd >= 0) {
 		set_nonblock(sp->err_fd, true);
 	}
@@ -423,6 +424,9 @@ spawn_reap(struct shell_proc *sp, int timeout_ms)
 	int status = 0, waited = 0;
 	pid_t r;
 
+	if (sp->out_fd == sp->in_fd) {
+		sp->out_fd = -1;
+	}
 	close_fd(&sp->in_fd);
 	close_fd(&sp->out_fd);
 	close_fd(&sp->err_fd);
