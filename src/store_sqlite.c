@@ -1,10 +1,12 @@
 /*
  * The SQLite backend of the message store.  It owns the database file,
- * two connections to it and the writer thread.  Only the writer thread
- * uses the writer connection: it takes every queued write (appends,
- * delivery marks, session rows) in one transaction and wakes each
- * sender after COMMIT returned, so a message is never acknowledged
- * before it is committed.  With StoreSync full the connection commits
+ * two connections to it and the writer thread.  One thread at a time
+ * uses the writer connection (st.running): it takes every queued write
+ * (appends, delivery marks, session rows) in one transaction and wakes
+ * each sender after COMMIT returned, so a message is never acknowledged
+ * before it is committed.  That is the writer thread, or, when the store
+ * is quiet, the thread that queued an append and would otherwise wake
+ * the writer and sleep (submit_wait).  With StoreSync full the connection commits
  * with synchronous=NORMAL and the WAL is synced after each COMMIT, which
  * is what synchronous=FULL does, in two steps: after the first
  * (show_before_sync) the messages are delivered, so recipients need not
@@ -267,6 +269,7 @@ static struct {
 	bool sync_wal;			/* appends wait for a sync of the WAL */
 	struct op *unsynced, *unsynced_tail;	/* committed, not synced */
 	bool syncing;			/* a thread is in lead_sync() */
+	bool running;			/* a thread has the writer connection */
 	sqlite3_file *wal;		/* the syncing thread's; NULL: not open */
 	/* Writer thread only. */
 	int64_t next_retention;
@@ -1066,24 +1069,113 @@ wait_work(void)
 	(void)pthread_cond_timedwait(&st.work, &qlock, &ts);
 }
 
+/* Take up to BATCH_MAX queued ops off the queue; qlock is held. */
+static struct op *
+take_batch(void)
+{
+	struct op *batch = st.head, **tailp = &batch;
+
+	for (int n = 0; *tailp != NULL && n < BATCH_MAX; n++) {
+		if ((*tailp)->waited) {
+			st.nwaited--;
+		}
+		tailp = &(*tailp)->next;
+	}
+	st.head = *tailp;
+	*tailp = NULL;
+	if (st.head == NULL) {
+		st.tail = NULL;
+	} else {
+		st.head_ms = now_ms();
+	}
+	return batch;
+}
+
+/*
+ * Run one batch of the queue in one transaction and finish its ops: the
+ * writer connection is the caller's (st.running).  qlock is held, and
+ * dropped meanwhile.  The writer thread also deletes old messages here
+ * when that is due (retention).
+ */
+static void
+run_queue(bool retention)
+{
+	struct op *batch = take_batch(), *op, *next;
+	bool failed = st.failed, stopping = st.stopping, fatal = false;
+
+	pthread_mutex_unlock(&qlock);
+	if (batch != NULL) {
+		fatal = run_batch(batch, failed);
+		if (!fatal && !failed && st.sync_wal &&
+		    st.opt.show_before_sync) {
+			tell_written(batch);
+		}
+	}
+	if (retention && !fatal && !failed && !stopping && retention_due()) {
+		if (!st.retaining) {
+			st.retaining = true;
+			st.retained = 0;
+			st.next_retention = now_ms() + RETENTION_EVERY_MS;
+		}
+		fatal = retain_step();
+	}
+
+	pthread_mutex_lock(&qlock);
+	if (fatal) {
+		st.failed = true;
+	}
+	for (op = batch; op != NULL; op = next) {
+		next = op->next;
+		/* Committed: visible to reads. */
+		st.pending[op->kind]--;
+		if (op->waited && op->kind == OP_APPEND && st.sync_wal &&
+		    op->res == STORE_OK && !fatal) {
+			/* Acknowledged once synced: see lead_sync(). */
+			op->next = NULL;
+			if (st.unsynced_tail != NULL) {
+				st.unsynced_tail->next = op;
+			} else {
+				st.unsynced = op;
+			}
+			st.unsynced_tail = op;
+		} else if (op->waited) {
+			op_done(op);
+		} else {
+			free(op);
+		}
+	}
+	if (st.unsynced != NULL && !st.syncing) {
+		/* One thread leads the sync; the rest sleep till done. */
+		(void)sem_post(&st.unsynced->sem);
+	}
+}
+
+/*
+ * The writer thread: what the threads that wait for their writes do not
+ * run themselves (see submit_wait()): writes nobody waits for, which
+ * wait up to ASYNC_COMMIT_MS for company, what is queued while another
+ * thread runs a batch, and retention.
+ */
 static void *
 writer_main(void *arg)
 {
-	struct op *batch, *op, *next, **tailp;
-	bool failed, stopping, fatal;
-	int n;
-
 	pthread_mutex_lock(&qlock);
 	for (;;) {
-		while (st.head == NULL && !st.stopping && !retention_due()) {
-			wait_work();
+		if (st.running) {
+			/* A waiting thread has the connection: it wakes us. */
+			pthread_cond_wait(&st.work, &qlock);
+			continue;
 		}
 		if (st.head == NULL && st.stopping) {
 			break;
 		}
+		if (st.head == NULL && !retention_due()) {
+			wait_work();
+			continue;
+		}
 		/* Only writes nobody waits for: let a few more join them. */
 		while (st.head != NULL && st.nwaited == 0 && !st.stopping &&
-		    now_ms() < st.head_ms + ASYNC_COMMIT_MS) {
+		    !st.running && now_ms() < st.head_ms + ASYNC_COMMIT_MS) {
 			/* st.work waits on CLOCK_MONOTONIC, as now_ms() reads. */
 			int64_t until = st.head_ms + ASYNC_COMMIT_MS;
 			struct timespec ts = {
@@ -1093,79 +1185,23 @@ writer_main(void *arg)
 
 			(void)pthread_cond_timedwait(&st.work, &qlock, &ts);
 		}
-		batch = st.head;
-		tailp = &batch;
-		for (n = 0; *tailp != NULL && n < BATCH_MAX; n++) {
-			if ((*tailp)->waited) {
-				st.nwaited--;
-			}
-			tailp = &(*tailp)->next;
+		if (st.running || (st.head == NULL && !retention_due())) {
+			continue;	/* a waiting thread took them */
 		}
-		st.head = *tailp;
-		*tailp = NULL;
-		if (st.head == NULL) {
-			st.tail = NULL;
-		} else {
-			st.head_ms = now_ms();
-		}
-		failed = st.failed;
-		stopping = st.stopping;
-		pthread_mutex_unlock(&qlock);
-
-		fatal = false;
-		if (batch != NULL) {
-			fatal = run_batch(batch, failed);
-			if (!fatal && !failed && st.sync_wal &&
-			    st.opt.show_before_sync) {
-				tell_written(batch);
-			}
-		}
-		if (!fatal && !failed && !stopping && retention_due()) {
-			if (!st.retaining) {
-				st.retaining = true;
-				st.retained = 0;
-				st.next_retention = now_ms() +
-				    RETENTION_EVERY_MS;
-			}
-			fatal = retain_step();
-		}
-
-		pthread_mutex_lock(&qlock);
-		if (fatal) {
-			st.failed = true;
-		}
-		for (op = batch; op != NULL; op = next) {
-			next = op->next;
-			/* Committed: visible to reads. */
-			st.pending[op->kind]--;
-			if (op->waited && op->kind == OP_APPEND && st.sync_wal &&
-			    op->res == STORE_OK && !fatal) {
-				/* Acknowledged once synced: see lead_sync(). */
-				op->next = NULL;
-				if (st.unsynced_tail != NULL) {
-					st.unsynced_tail->next = op;
-				} else {
-					st.unsynced = op;
-				}
-				st.unsynced_tail = op;
-			} else if (op->waited) {
-				op_done(op);
-			} else {
-				free(op);
-			}
-		}
-		if (st.unsynced != NULL && !st.syncing) {
-			/* One thread leads the sync; the rest sleep till done. */
-			(void)sem_post(&st.unsynced->sem);
-		}
+		st.running = true;
+		run_queue(true);
+		st.running = false;
 	}
 	pthread_mutex_unlock(&qlock);
 	return NULL;
 }
 
-/* Queue op; the caller holds qlock and has checked st.accepting. */
+/*
+ * Queue op, waking the writer thread unless the caller runs the queue
+ * itself; the caller holds qlock and has checked st.accepting.
+ */
 static void
-enqueue(struct op *op)
+enqueue(struct op *op, bool wake)
 {
 	op->next = NULL;
 	if (st.tail != NULL) {
@@ -1173,14 +1209,18 @@ enqueue(struct op *op)
 	} else {
 		st.head = op;
 		st.head_ms = now_ms();
-		pthread_cond_signal(&st.work);
+		if (wake) {
+			pthread_cond_signal(&st.work);
+		}
 	}
 	st.tail = op;
 	st.pending[op->kind]++;
 	if (op->waited) {
 		st.nwaited++;
-		/* The writer may be holding async writes back: go now. */
-		pthread_cond_signal(&st.work);
+		if (wake) {
+			/* It may be holding async writes back: go now. */
+			pthread_cond_signal(&st.work);
+		}
 	}
 }
 
@@ -1194,6 +1234,8 @@ enqueue(struct op *op)
 static bool
 submit_wait(struct op *op)
 {
+	bool here;
+
 	op->waited = true;
 	op->done = false;
 	pthread_mutex_lock(&qlock);
@@ -1210,7 +1252,25 @@ submit_wait(struct op *op)
 		return false;
 	}
 	(void)sem_init(&op->sem, 0, 0);
-	enqueue(op);
+	/*
+	 * A quiet store (nobody has the writer connection, no sync runs):
+	 * run the queue here, this op last, rather than wake the writer
+	 * thread to do it, a thread switch less before a message is
+	 * delivered.  Under load the writer thread runs the batches: they
+	 * grow while the disk syncs, and a session thread stays free for
+	 * its own session.
+	 */
+	here = !st.running && !st.stopping && !st.syncing &&
+	    st.unsynced == NULL;
+	enqueue(op, !here);
+	if (here) {
+		st.running = true;
+		run_queue(false);
+		st.running = false;
+		if (st.head != NULL || st.stopping || retention_due()) {
+			pthread_cond_signal(&st.work);
+		}
+	}
 	pthread_mutex_unlock(&qlock);
 	for (;;) {
 		while (sem_wait(&op->sem) != 0 && errno == EINTR) {
@@ -1262,7 +1322,7 @@ submit_async(struct op *op)
 	op->waited = false;
 	pthread_mutex_lock(&qlock);
 	if (st.accepting && !st.failed) {
-		enqueue(op);
+		enqueue(op, true);
 		queued = true;
 	}
 	pthread_mutex_unlock(&qlock);
@@ -1370,6 +1430,7 @@ store_open(const char *path, const struct store_options *opt, char *err,
 	(void)pthread_condattr_destroy(&ca);
 	st.unsynced = st.unsynced_tail = NULL;
 	st.syncing = false;
+	st.running = false;
 	st.head = st.tail = NULL;
 	st.failed = false;
 	st.stopping = false;

@@ -1027,6 +1027,7 @@ struct seen {
 	int calls;
 	int64_t id;
 	int syncs;		/* xSync calls returned when it was called */
+	pthread_t thread;	/* the thread it was called on */
 };
 
 static void
@@ -1037,12 +1038,13 @@ written(void *arg, int64_t id)
 	s->calls++;
 	s->id = id;
 	s->syncs = atomic_load(&syncs);
+	s->thread = pthread_self();
 }
 
 /*
  * written() is called once per committed message, before the sync with
- * show_before_sync (a sync here takes 200 ms) and after it without; never for a refused message; and a
- * failed sync after it is an error.
+ * show_before_sync (a sync here takes 200 ms) and after it without;
+ * never for a refused message; and a failed sync after it is an error.
  */
 static void
 test_written(void)
@@ -1061,6 +1063,12 @@ test_written(void)
 		    err, sizeof(err)) == STORE_OK);
 		CHECK(s.calls == 1 && s.id == id && id > 0);
 		if (before) {
+			/*
+			 * The writer connection was free: the appending
+			 * thread ran the write itself, without waking the
+			 * writer thread.
+			 */
+			CHECK(pthread_equal(s.thread, pthread_self()));
 			CHECK(s.syncs < atomic_load(&syncs));
 		} else {
 			CHECK(s.syncs == atomic_load(&syncs));
