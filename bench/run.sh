@@ -187,6 +187,24 @@ stop_daemon() {
 	done
 }
 
+# Wait (at most 30 s) until the CPUs were at least 90% idle over half a
+# second: what the last row left behind (its sessions' exits, sshd's 200
+# logouts, the last run's) must not be measured with this one.
+quiet() {
+	local i a b
+	for i in $(seq 60); do
+		a=$(awk '/^cpu /{print $5+$6, $2+$3+$4+$5+$6+$7+$8}' /proc/stat)
+		sleep 0.5
+		b=$(awk '/^cpu /{print $5+$6, $2+$3+$4+$5+$6+$7+$8}' /proc/stat)
+		set -- $a $b
+		if [ $(($4 - $2)) -gt 0 ] &&
+		    [ $(( ($3 - $1) * 100 / ($4 - $2) )) -ge 90 ]; then
+			return 0
+		fi
+	done
+	log "run.sh: the CPUs did not go quiet within 30 s; measuring anyway"
+}
+
 # Is the row LABEL wanted (--only)?
 want() {
 	[ -z "$only" ] || printf '%s\n' "$1" | grep -Eq -- "$only"
@@ -197,6 +215,7 @@ bench() {
 	local label=$1; shift
 	local out
 	want "$label" || return 0
+	quiet
 	log "run.sh: $label: $BENCH $*"
 	if out=$("$BENCH" "$@" --label "$label" --json); then
 		printf '%s\n' "$out" >>"$results"
@@ -223,6 +242,7 @@ stock_prompt() {	# label port user-prefix nusers count
 	want "$label" || return 0
 	command -v expect >/dev/null && command -v ssh >/dev/null || {
 		log "run.sh: no expect/ssh: skipping $label"; return 0; }
+	quiet
 	log "run.sh: $label: stock ssh client, $count logins"
 	expect - "$label" "$p" "$prefix" "$nu" "$count" "$PW" >>"$results" <<'EOF'
 log_user 0
