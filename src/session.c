@@ -65,11 +65,11 @@ struct sess {
 	 */
 	bool input_held;
 	bool out_open, err_open, core_open;
-	bool out_polled, err_polled;
-	bool in_polled;		/* in_fd polled for room (POLLOUT) */
-	short term_events;	/* in_fd == out_fd (a socket): polled for */
+	/* What each fd is polled for (watch_fd); 0: not. */
+	short in_events, out_events, err_events;
+	short term_events;	/* in_fd == out_fd (a socket): both ways */
 	bool core_full;		/* the mailbox waits for room in the socket */
-	short core_events;	/* what core_fd is polled for; 0: not */
+	short core_events;
 	char term[64];
 	int cols, rows;
 	char *command;
@@ -356,6 +356,23 @@ input_waits(const struct sess *s)
 	return s->sp.pty && s->command == NULL && !s->screen_seen;
 }
 
+/* Poll fd for want (cb), or not at all (0); *cur: what it is polled for. */
+static void
+watch_fd(struct sess *s, int fd, short want, short *cur,
+    ssh_event_callback cb)
+{
+	if (want == *cur) {
+		return;
+	}
+	if (*cur != 0) {
+		ssh_event_remove_fd(s->ev, fd);
+	}
+	if (want != 0) {
+		ssh_event_add_fd(s->ev, fd, want, cb, s);
+	}
+	*cur = want;
+}
+
 static void
 flush_input(struct sess *s)
 {
@@ -384,10 +401,7 @@ flush_input(struct sess *s)
 		if (s->client_eof && !s->sp.pty && !s->stdin_closed &&
 		    s->sp.in_fd >= 0 && s->chan != NULL &&
 		    ssh_channel_poll(s->chan, 0) <= 0) {
-			if (s->in_polled) {
-				ssh_event_remove_fd(s->ev, s->sp.in_fd);
-				s->in_polled = false;
-			}
+			watch_fd(s, s->sp.in_fd, 0, &s->in_events, NULL);
 			close(s->sp.in_fd);
 			s->sp.in_fd = -1;
 			s->stdin_closed = true;
@@ -1069,68 +1083,28 @@ term_cb(socket_t fd, int revents, void *userdata)
 	return 0;
 }
 
-/* Poll fd for events (cb), or stop, as want says; *polled says which. */
-static void
-watch_fd(struct sess *s, int fd, short events, ssh_event_callback cb,
-    bool want, bool *polled)
-{
-	if (want == *polled) {
-		return;
-	}
-	if (want) {
-		ssh_event_add_fd(s->ev, fd, events, cb, s);
-	} else {
-		ssh_event_remove_fd(s->ev, fd);
-	}
-	*polled = want;
-}
-
 /* Add or remove fds from the event so poll only watches what can move. */
 static void
 update_polling(struct sess *s)
 {
 	bool can_write = s->chan != NULL && !s->chan_closed &&
 	    ssh_channel_window_size(s->chan) > 0;
-	short want_core;
-
-	bool want_in = s->sp.in_fd >= 0 && s->inoff < s->inbuf.len &&
-	    !input_waits(s);
-	bool want_out = s->out_open && can_write;
+	short in = s->sp.in_fd >= 0 && s->inoff < s->inbuf.len &&
+	    !input_waits(s) ? POLLOUT : 0;
+	short out = s->out_open && can_write ? POLLIN : 0;
 
 	if (s->sp.in_fd >= 0 && s->sp.in_fd == s->sp.out_fd) {
-		short want = (short)((want_in ? POLLOUT : 0) |
-		    (want_out ? POLLIN : 0));
-
-		if (want != s->term_events) {
-			if (s->term_events != 0) {
-				ssh_event_remove_fd(s->ev, s->sp.in_fd);
-			}
-			if (want != 0) {
-				ssh_event_add_fd(s->ev, s->sp.in_fd, want,
-				    term_cb, s);
-			}
-			s->term_events = want;
-		}
+		watch_fd(s, s->sp.in_fd, (short)(in | out), &s->term_events,
+		    term_cb);
 	} else {
-		watch_fd(s, s->sp.in_fd, POLLOUT, in_cb, want_in,
-		    &s->in_polled);
-		watch_fd(s, s->sp.out_fd, POLLIN, out_cb, want_out,
-		    &s->out_polled);
+		watch_fd(s, s->sp.in_fd, in, &s->in_events, in_cb);
+		watch_fd(s, s->sp.out_fd, out, &s->out_events, out_cb);
 	}
-	watch_fd(s, s->sp.err_fd, POLLIN, out_cb, s->err_open && can_write,
-	    &s->err_polled);
-	want_core = (short)(s->core_open ?
-	    POLLIN | (s->core_full ? POLLOUT : 0) : 0);
-	if (want_core != s->core_events) {
-		if (s->core_events != 0) {
-			ssh_event_remove_fd(s->ev, s->sp.core_fd);
-		}
-		if (want_core != 0) {
-			ssh_event_add_fd(s->ev, s->sp.core_fd, want_core,
-			    core_cb, s);
-		}
-		s->core_events = want_core;
-	}
+	watch_fd(s, s->sp.err_fd, s->err_open && can_write ? POLLIN : 0,
+	    &s->err_events, out_cb);
+	watch_fd(s, s->sp.core_fd, (short)(s->core_open ?
+	    POLLIN | (s->core_full ? POLLOUT : 0) : 0), &s->core_events,
+	    core_cb);
 }
 
 /* IdleTimeout: one warning, then the end. */
@@ -1240,23 +1214,11 @@ finish(struct sess *s, enum end_reason reason)
 	char sid[24], dur[32];
 	int status;
 
-	if (s->in_polled) {
-		ssh_event_remove_fd(s->ev, s->sp.in_fd);
-		s->in_polled = false;
-	}
-	if (s->term_events != 0) {
-		ssh_event_remove_fd(s->ev, s->sp.in_fd);
-		s->term_events = 0;
-	}
-	if (s->out_polled) {
-		ssh_event_remove_fd(s->ev, s->sp.out_fd);
-	}
-	if (s->err_polled) {
-		ssh_event_remove_fd(s->ev, s->sp.err_fd);
-	}
-	if (s->core_events != 0) {
-		ssh_event_remove_fd(s->ev, s->sp.core_fd);
-	}
+	watch_fd(s, s->sp.in_fd, 0, &s->in_events, NULL);
+	watch_fd(s, s->sp.in_fd, 0, &s->term_events, NULL);
+	watch_fd(s, s->sp.out_fd, 0, &s->out_events, NULL);
+	watch_fd(s, s->sp.err_fd, 0, &s->err_events, NULL);
+	watch_fd(s, s->sp.core_fd, 0, &s->core_events, NULL);
 	router_remove(&s->pub);
 	/*
 	 * Read what the shell sent before it went, up to the end of its
