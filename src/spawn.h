@@ -14,7 +14,8 @@ struct shell_proc {
 	bool pty;
 	bool zygote;	/* forked by the zygote: not our child */
 	int in_fd;	/* we write the user's input here (socket or pipe) */
-	int out_fd;	/* we read the shell's output here: the same socket */
+	/* we read the shell's output here: in_fd's socket, or a pipe */
+	int out_fd;
 	/*
 	 * The shell's stderr: a pipe, or with a PTY its master (the
 	 * shell's controlling terminal, whose size we set).

@@ -6,13 +6,13 @@
  * each sender after COMMIT returned, so a message is never acknowledged
  * before it is committed.  That is the writer thread, or, when the store
  * is quiet, the thread that queued an append and would otherwise wake
- * the writer and sleep (submit_wait).  With StoreSync full the connection commits
- * with synchronous=NORMAL and the WAL is synced after each COMMIT, which
- * is what synchronous=FULL does, in two steps: after the first
- * (show_before_sync) the messages are delivered, so recipients need not
- * wait for the disk, and the writer goes on with the next batch while
- * the appending threads sync (lead_sync); appends are acknowledged after
- * the second.  One sync covers every batch committed before it began.
+ * the writer and sleep (submit_wait).  With StoreSync full the
+ * connection commits with synchronous=NORMAL and the WAL is synced after
+ * each COMMIT, which is what synchronous=FULL does, in two steps: after
+ * the first (show_before_sync) the messages are delivered, so recipients
+ * need not wait for the disk, and the writer goes on with the next batch
+ * while the appending threads sync (lead_sync); appends are acknowledged
+ * after the second.  One sync covers every batch committed before it began.
  * The read functions share the reader connection under a mutex; WAL
  * mode lets them run while the writer commits.  A file that is not
  * this store's database is never written, and after an I/O error the
