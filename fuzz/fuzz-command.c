@@ -83,7 +83,7 @@
 #include "prefs.h"
 #include "record.h"
 #include "router.h"
-#include "session.h"
+#include "online.h"
 #include "store.h"
 #include "userdb.h"
 #include "util.h"

@@ -30,7 +30,6 @@
 #include "command.h"
 #include "log.h"
 #include "record.h"
-#include "router.h"
 #include "userdb.h"
 #include "util.h"
 

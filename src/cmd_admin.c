@@ -16,12 +16,11 @@
 
 #include "command.h"
 #include "daemon.h"
-#include "listener.h"
 #include "log.h"
 #include "messages.h"
+#include "online.h"
 #include "render.h"
 #include "router.h"
-#include "session.h"
 #include "store.h"
 #include "userdb.h"
 #include "util.h"
@@ -184,7 +183,7 @@ cmd_stats(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	long long uptime = (long long)(time(NULL) - daemon_stats.started);
 	unsigned sessions = router_session_count();
-	unsigned threads = session_threads();
+	unsigned threads = (unsigned)daemon_stats.session_threads;
 	long long queued = (long long)store_count_undelivered(NULL);
 	long long stored = (long long)store_count_messages();
 	long long size = (long long)store_size();

@@ -17,11 +17,10 @@
 #include "log.h"
 #include "mailbox.h"
 #include "messages.h"
+#include "online.h"
 #include "prefs.h"
-#include "record.h"
 #include "render.h"
 #include "router.h"
-#include "session.h"
 #include "store.h"
 #include "userdb.h"
 #include "util.h"
@@ -778,7 +777,7 @@ cmd_logout(struct cmd_ctx *ctx, int argc, char **argv)
 	/* Scripts without a terminal get no goodbye line in their output. */
 	bye = ctx->session->interactive ? xasprintf(MSG_GOODBYE, ctx->user) :
 	    xstrdup("");
-	session_request_end(ctx->session, END_LOGOUT, bye);
+	online_request_end(ctx->session, END_LOGOUT, bye);
 	free(bye);
 	return 0;
 }

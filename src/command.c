@@ -14,11 +14,11 @@
 #include "conf.h"
 #include "log.h"
 #include "messages.h"
+#include "online.h"
 #include "record.h"
 #include "prefs.h"
 #include "render.h"
 #include "router.h"
-#include "session.h"
 #include "util.h"
 
 static int cmd_help(struct cmd_ctx *, int, char **);

@@ -21,6 +21,7 @@
 #include "util.h"
 
 struct daemon_stats daemon_stats;
+atomic_bool server_shutting_down;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static char *shutdown_message;

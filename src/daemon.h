@@ -6,6 +6,7 @@
 #define DAEMON_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -17,9 +18,13 @@ struct daemon_stats {
 	atomic_ullong rejected;	/* messages refused: store error, full queue */
 	atomic_ullong texts_shown;	/* texts the daemon showed itself */
 	atomic_ullong texts_to_shell;	/* texts a shell printed */
+	atomic_uint session_threads;	/* running, pre-auth ones included */
 };
 
 extern struct daemon_stats daemon_stats;
+
+/* Set once when the daemon begins to stop; read by every thread. */
+extern atomic_bool server_shutting_down;
 
 /* Ask the daemon to stop (from any thread); message may be NULL. */
 void daemon_request_shutdown(const char *message);

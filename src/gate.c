@@ -19,7 +19,6 @@
 
 #include "conf.h"
 #include "gate.h"
-#include "log.h"
 #include "util.h"
 
 #define SLOTS 4096

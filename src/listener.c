@@ -22,6 +22,7 @@
 #include <libssh/server.h>
 
 #include "conf.h"
+#include "daemon.h"
 #include "gate.h"
 #include "log.h"
 #include "ratelimit.h"
@@ -30,7 +31,6 @@
 #include "session.h"
 #include "util.h"
 
-atomic_bool server_shutting_down;
 
 static ssh_bind sshbind;
 static int stop_fd = -1;

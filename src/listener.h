@@ -11,8 +11,6 @@
 
 #include <libssh/server.h>
 
-extern atomic_bool server_shutting_down;
-
 /* Bind and listen; *port gets the real port.  Returns -1 with err set. */
 int listener_listen(const char *addr, int port, const char *hostkey,
     int *bound_port, char *err, size_t errlen);

@@ -13,10 +13,10 @@
 
 #include "chat.h"
 #include "mailbox.h"
+#include "online.h"
 #include "prefs.h"
 #include "record.h"
 #include "router.h"
-#include "session.h"
 #include "store.h"
 
 #define BUCKETS 4096
@@ -320,7 +320,8 @@ router_complete(const char *prefix, struct buf *out)
 }
 
 int
-router_end_sessions(const char *user, int reason, const char *text)
+router_end_sessions(const char *user, enum end_reason reason,
+    const char *text)
 {
 	int n = 0;
 
@@ -328,7 +329,7 @@ router_end_sessions(const char *user, int reason, const char *text)
 	for (struct session *s = table[hash(user)]; s != NULL;
 	    s = s->router_next) {
 		if (strcmp(s->user, user) == 0) {
-			session_request_end(s, (enum end_reason)reason, text);
+			online_request_end(s, reason, text);
 			n++;
 		}
 	}

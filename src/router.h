@@ -10,9 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "online.h"
 #include "util.h"
-
-struct session;
 
 void router_add(struct session *s);
 void router_remove(struct session *s);
@@ -50,7 +49,8 @@ void router_complete(const char *prefix, struct buf *out);
 /*
  * Ask every session of user to end, showing text; returns how many.
  */
-int router_end_sessions(const char *user, int reason, const char *text);
+int router_end_sessions(const char *user, enum end_reason reason,
+    const char *text);
 /* Push text to every interactive session; returns how many. */
 int router_broadcast(const char *text);
 

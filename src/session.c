@@ -33,13 +33,12 @@
 #include "gate.h"
 #include "log.h"
 #include "mailbox.h"
+#include "online.h"
 #include "prefs.h"
 #include "messages.h"
 #include "ratelimit.h"
 #include "record.h"
-#include "render.h"
 #include "router.h"
-#include "listener.h"
 #include "session.h"
 #include "spawn.h"
 #include "store.h"
@@ -115,44 +114,6 @@ session_set_first_id(unsigned long id)
 static pthread_mutex_t count_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t count_cond = PTHREAD_COND_INITIALIZER;
 static unsigned nthreads;
-
-static const char *const reason_names[] = {
-	[END_NONE] = "none",
-	[END_LOGOUT] = "logout",
-	[END_EOF] = "eof",
-	[END_DROPPED] = "dropped",
-	[END_SHUTDOWN] = "shutdown",
-	[END_KICKED] = "kicked",
-	[END_IDLE] = "idle",
-};
-
-const char *
-session_end_reason_name(enum end_reason r)
-{
-	return (unsigned)r < ARRAY_SIZE(reason_names) ? reason_names[r] : "?";
-}
-
-void
-session_print(struct session *s, int type, const char *text)
-{
-	mailbox_push(s->mbox, type, text, strlen(text), 0);
-}
-
-void
-session_request_end(struct session *s, enum end_reason why, const char *text)
-{
-	int expected = END_NONE;
-	uint64_t one = 1;
-
-	if (!atomic_compare_exchange_strong(&s->end_request, &expected,
-	    (int)why)) {
-		return;
-	}
-	if (s->mbox != NULL) {
-		mailbox_push(s->mbox, REC_EXIT, text, strlen(text), 0);
-	}
-	(void)!write(s->wake_fd, &one, sizeof(one));
-}
 
 /* libssh callbacks: they only record what happened. */
 
@@ -329,7 +290,7 @@ input_allowance(struct sess *s, size_t want)
 			    s->pub.addr, options.input_rate,
 			    options.input_burst,
 			    (unsigned long long)s->in_slowed_count);
-			session_print(&s->pub, REC_ERROR, text);
+			online_print(&s->pub, REC_ERROR, text);
 			free(text);
 			s->in_told_ms = now;
 			s->in_slowed_count = 0;
@@ -858,7 +819,7 @@ core_cb(socket_t fd, int revents, void *userdata)
 			char *e = xasprintf(ERR_RATE_LIMIT, options.message_rate,
 			    options.message_burst);
 
-			session_print(&s->pub, REC_ERROR, e);
+			online_print(&s->pub, REC_ERROR, e);
 			send_done(s, 1);
 			free(e);
 			break;
@@ -939,7 +900,7 @@ show_missed_room(struct sess *s)
 		char *head = xasprintf(MSG_ROOM_MISSED, shown, shown == 1 ?
 		    "line" : "lines");
 
-		session_print(&s->pub, REC_TEXT, head);
+		online_print(&s->pub, REC_TEXT, head);
 		free(head);
 	}
 	for (int i = 0; i < n; i++) {
@@ -949,7 +910,7 @@ show_missed_room(struct sess *s)
 			continue;
 		}
 		text = chat_format_message(&m[i], &v, true);
-		session_print(&s->pub, REC_TEXT, text);
+		online_print(&s->pub, REC_TEXT, text);
 		free(text);
 	}
 	store_messages_free(m, n);
@@ -975,11 +936,11 @@ send_welcome(struct sess *s)
 	n = router_online(&names);
 	buf_appendf(&b, MSG_WELCOME, s->pub.user, n, n == 1 ? "user" : "users",
 	    names.data);
-	session_print(&s->pub, REC_TEXT, b.data);
+	online_print(&s->pub, REC_TEXT, b.data);
 	buf_free(&b);
 	buf_free(&names);
 	if (daemon_motd(&b) > 0) {
-		session_print(&s->pub, REC_TEXT, b.data);
+		online_print(&s->pub, REC_TEXT, b.data);
 	}
 	buf_free(&b);
 	show_missed_room(s);
@@ -988,7 +949,7 @@ send_welcome(struct sess *s)
 	if (waiting > 0) {
 		buf_appendf(&b, MSG_WAITING, (long long)waiting,
 		    waiting == 1 ? "message" : "messages");
-		session_print(&s->pub, REC_TEXT, b.data);
+		online_print(&s->pub, REC_TEXT, b.data);
 		buf_free(&b);
 		mailbox_fetch_stored(s->pub.mbox);
 	}
@@ -1121,13 +1082,13 @@ check_idle(struct sess *s)
 	if (idle >= limit) {
 		char *text = xasprintf(MSG_IDLE_END, options.idle_timeout);
 
-		session_request_end(&s->pub, END_IDLE, text);
+		online_request_end(&s->pub, END_IDLE, text);
 		free(text);
 	} else if (idle >= limit - warn_before && !s->idle_warned) {
 		char *text = xasprintf(MSG_IDLE_WARNING,
 		    (long long)((limit - idle + 999) / 1000));
 
-		session_print(&s->pub, REC_TEXT, text);
+		online_print(&s->pub, REC_TEXT, text);
 		free(text);
 		s->idle_warned = true;
 	} else if (idle < limit - warn_before) {
@@ -1192,7 +1153,7 @@ relay(struct sess *s)
 		if (server_shutting_down && s->pub.end_request == END_NONE) {
 			char *bye = xasprintf(MSG_SHUTDOWN, s->pub.user);
 
-			session_request_end(&s->pub, END_SHUTDOWN, bye);
+			online_request_end(&s->pub, END_SHUTDOWN, bye);
 			free(bye);
 		}
 		if (ssh_event_dopoll(s->ev, timeout) == SSH_ERROR &&
@@ -1271,11 +1232,11 @@ finish(struct sess *s, enum end_reason reason)
 	snprintf(dur, sizeof(dur), "%.1fs",
 	    (double)(now_ms() - s->pub.login_ms) / 1000.0);
 	event_log("LOGOUT", "user", s->pub.user, "session", sid, "reason",
-	    session_end_reason_name(reason), "duration", dur, (char *)NULL);
-	store_session_close(s->pub.id, session_end_reason_name(reason),
+	    online_end_reason_name(reason), "duration", dur, (char *)NULL);
+	store_session_close(s->pub.id, online_end_reason_name(reason),
 	    wall_ms());
 	info("session of %s ended: %s", s->pub.user,
-	    session_end_reason_name(reason));
+	    online_end_reason_name(reason));
 }
 
 /* Tell the client why there is no shell, exit 1, and close. */
@@ -1520,6 +1481,7 @@ session_main(void *arg)
 		run_session(s);
 		pthread_mutex_lock(&count_lock);
 		nthreads--;
+		daemon_stats.session_threads = nthreads;
 		pthread_cond_broadcast(&count_cond);
 		if (pool_closed || pool_idle >= POOL_IDLE_MAX) {
 			pthread_mutex_unlock(&count_lock);
@@ -1556,6 +1518,7 @@ pool_hand_over(struct sess *s)
 	if (pool_idle > 0 && pool_job == NULL && !pool_closed) {
 		pool_job = s;
 		nthreads++;
+		daemon_stats.session_threads = nthreads;
 		taken = true;
 		pthread_cond_signal(&pool_cond);
 	}
@@ -1605,6 +1568,7 @@ session_start(void *ssh, const char *addr, const char *ip)
 	}
 	pthread_mutex_lock(&count_lock);
 	nthreads++;
+	daemon_stats.session_threads = nthreads;
 	pthread_mutex_unlock(&count_lock);
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 256 * 1024);
@@ -1615,6 +1579,7 @@ session_start(void *ssh, const char *addr, const char *ip)
 		error("pthread_create: %s", strerror(rc));
 		pthread_mutex_lock(&count_lock);
 		nthreads--;
+		daemon_stats.session_threads = nthreads;
 		pthread_mutex_unlock(&count_lock);
 		close(s->pub.wake_fd);
 		free(s->rbuf);

@@ -297,7 +297,7 @@ shutdown_session(struct session *s, void *arg)
 	char *bye = why != NULL ? xasprintf(MSG_SHUTDOWN_WHY, why, s->user) :
 	    xasprintf(MSG_SHUTDOWN, s->user);
 
-	session_request_end(s, END_SHUTDOWN, bye);
+	online_request_end(s, END_SHUTDOWN, bye);
 	free(bye);
 }
 
