@@ -441,7 +441,7 @@ start_mailboxes(void)
 		atomic_store(&sess[i].end_request, END_NONE);
 		sess[i].mbox = mailbox_new(daemon_fd[i], sess[i].wake_fd,
 		    sess[i].user,
-		    (size_t)options.mailbox_size, sess[i].color);
+		    (size_t)options.mailbox_size, sess[i].color, NULL);
 	}
 }
 

@@ -14,24 +14,12 @@
 
 #include "chat.h"
 #include "messages.h"
-#include "prefs.h"
 #include "render.h"
 #include "store.h"
 #include "util.h"
 
 #define SGR_RESET "\033[0m"
 #define SGR_MENTION "\033[1;33m"
-
-void
-chat_view_init(struct chat_view *v, const char *user, bool color_ok,
-    int cols)
-{
-	v->user = user;
-	v->cols = cols;
-	v->color = color_ok && prefs_flag(user, PREF_COLOR);
-	v->timestamps = prefs_flag(user, PREF_TIMESTAMPS);
-	v->bell = prefs_flag(user, PREF_BELL);
-}
 
 static void
 format_date(int64_t ms, char *out, size_t outlen)
@@ -77,22 +65,36 @@ mentions(const char *text, const char *name)
 /*
  * Append body wrapped to the view's width with a hanging indent: each
  * continuation row starts under the body's first character, so a long
- * message stays visibly one message.  indent is the columns the prefix
- * took; rows are cut between words when one ends late enough, and never
- * inside a character (render_clip).
+ * message stays visibly one message.  prefix is the columns the prefix
+ * took; a prefix too wide for that (a long name on a narrow terminal)
+ * gets an indent of 4, and the first row only what fits after the
+ * prefix.  Rows are cut between words when one ends late enough, and
+ * never inside a character (render_clip); no row reaches the last
+ * column, so no terminal wraps one by itself.
  */
 static void
-append_wrapped(struct buf *b, const char *body, size_t indent,
+append_wrapped(struct buf *b, const char *body, size_t prefix,
     const struct chat_view *v, bool highlight)
 {
-	size_t room, len = strlen(body);
+	size_t indent = prefix, room, len = strlen(body);
+	size_t cols = v->cols > 0 ? (size_t)v->cols : 0;
 
-	if (v->cols <= 0 || indent + 10 > (size_t)v->cols) {
-		indent = v->cols > 8 ? 4 : 0;
+	if (cols > 0 && indent + 10 > cols) {
+		indent = cols > 8 ? 4 : 0;
 	}
-	room = v->cols > 0 ? (size_t)v->cols - indent - 1 : 0;
+	room = cols > 0 ? cols - indent - 1 : 0;
 	for (bool first = true; len > 0; first = false) {
-		size_t n = room > 0 ? render_clip(body, room) : len;
+		size_t fit = room;
+		size_t n;
+
+		if (first && cols > 0 && prefix != indent) {
+			/* Only what fits after the prefix; maybe nothing. */
+			fit = prefix + 1 < cols ? cols - prefix - 1 : 0;
+			if (fit == 0) {
+				continue;	/* the body starts on the next row */
+			}
+		}
+		n = cols > 0 ? render_clip(body, fit) : len;
 
 		if (n < len) {
 			/* Prefer to break after a space in the last third. */
@@ -118,6 +120,11 @@ append_wrapped(struct buf *b, const char *body, size_t indent,
 		}
 		body += n;
 		len -= n;
+		if (len > 0 && *body == ' ') {
+			/* The break: no row starts with the space at it. */
+			body++;
+			len--;
+		}
 	}
 }
 

@@ -24,11 +24,9 @@ struct chat_view {
 };
 
 /*
- * The view of user, on a terminal that can (color_ok) show colour and is
- * cols wide (0: unknown, lines are not wrapped).
+ * The formatters read nothing but their arguments: a view is filled in
+ * by its caller (prefs_view(), from the user's settings).
  */
-void chat_view_init(struct chat_view *v, const char *user, bool color_ok,
-    int cols);
 
 /*
  * A message, room line or action for v's terminal.  stored: read back

@@ -1,23 +1,32 @@
 /*
- * A session's mailbox: the only writer of records to its shell socket.
- * A push writes straight to the socket, without waiting, when nothing is
+ * A session's mailbox: the queue of everything that is to reach the
+ * user's terminal, and the only writer of records to the shell socket.
+ *
+ * An interactive session's mailbox has a thread of its own, the mailbox
+ * thread (mailbox_start): the original design's second thread per user.
+ * It sleeps on the queue; every push wakes it; it shows text above the
+ * half-typed line itself while the shell's screen is as the shell last
+ * reported (through the session's mailbox_screen, under the session's
+ * lock, which it never holds while it waits), and gives everything else
+ * to the shell in order.  A frozen or slow terminal stalls only this
+ * thread: pushes never block.
+ *
+ * Without a thread (exec and pipe sessions, which have no screen), a
+ * push writes to the socket at once, without waiting, when nothing is
  * queued before it; what the socket does not take is queued, and the
  * session thread, woken through its eventfd, writes it when the socket
- * has room.  When a chat message does not fit in the queue, the mailbox
- * switches to backlog mode: live messages are left in the store and the
- * session thread reads them back in id order whenever the queue is
- * empty.  No thread of its own, and nothing here ever blocks.
+ * has room (mailbox_flush).
  *
- * With a screen set (mailbox_set_screen), the session thread shows text
- * on the terminal itself whenever the shell's screen is as it last
- * reported; only the rest goes to the shell.  Then every record waits
- * for the session thread, which decides, so the order is kept: a text
- * given to the shell keeps those after it from being shown until the
- * shell has printed it and reported again.
+ * When a chat message does not fit in the queue, the mailbox switches to
+ * backlog mode: live messages are left in the store and read back in id
+ * order whenever the queue is empty, formatted for the reader's width
+ * then.  A text given to the shell keeps those after it from being shown
+ * until the shell has printed it and reported again, so the order holds.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,8 +36,9 @@
 #include "chat.h"
 #include "daemon.h"
 #include "log.h"
-#include "messages.h"
 #include "mailbox.h"
+#include "messages.h"
+#include "prefs.h"
 #include "record.h"
 #include "store.h"
 #include "util.h"
@@ -63,20 +73,30 @@ struct mailbox {
 	int fd;
 	int wake_fd;		/* the session thread's eventfd */
 	char *user;
+	const _Atomic int *cols;	/* the reader's terminal width */
 	uint64_t sent;		/* records written to the shell */
 	bool has_screen;
 	struct mailbox_screen screen;
-	pthread_t owner;	/* the session thread, once it set a screen */
 	bool showing;		/* show() runs, the lock released */
+	/* The mailbox thread, when the session has one. */
+	bool threaded, stop;
+	pthread_t thread;
+	pthread_cond_t wake;	/* a push or a moved screen */
+	unsigned long log_id;	/* the session id, for server.log */
+	atomic_bool want_moved;	/* held texts wait for the screen to move */
+	bool pushed;		/* kicked since the thread last looked */
 };
 
 struct mailbox *
-mailbox_new(int fd, int wake_fd, const char *user, size_t cap, bool color)
+mailbox_new(int fd, int wake_fd, const char *user, size_t cap, bool color,
+    const _Atomic int *cols)
 {
 	struct mailbox *mb = xcalloc(1, sizeof(*mb));
 
 	mb->color = color;
+	mb->cols = cols;
 	pthread_mutex_init(&mb->lock, NULL);
+	pthread_cond_init(&mb->wake, NULL);
 	mb->fd = fd;
 	mb->wake_fd = wake_fd;
 	mb->cap = cap;
@@ -160,7 +180,8 @@ refill(struct mailbox *mb)
 		/* Try again when the queue next drains. */
 		return -1;
 	}
-	chat_view_init(&view, mb->user, mb->color, 0);
+	prefs_view(&view, mb->user, mb->color,
+	    mb->cols != NULL ? *mb->cols : 0);
 	for (int i = 0; i < n; i++) {
 		char *text = chat_format_message(&msgs[i], &view, true);
 
@@ -207,63 +228,68 @@ dequeue(struct mailbox *mb)
 	free(it);
 }
 
+#define MAILBOX_STACK (128 * 1024)
 #define SHOW_MAX (64 * 1024)	/* bytes of text shown in one piece */
 
 /*
  * Show the text records at the head of the queue on the terminal, as
- * many as the screen takes at once; the lock is held.  MAILBOX_SHOW when
- * some were shown, else what check() said of the first.
+ * many as the screen takes at once; the mailbox lock is held, and is
+ * released while the screen is asked and written to, under the
+ * session's lock (the order is session lock, then mailbox lock: never
+ * the other way round).  The items stay at the head meanwhile: only
+ * this thread takes items off, and pushes only append.  MAILBOX_SHOW
+ * when some were shown, else what check() said of the first.
  */
 static enum mailbox_direct
 show_texts(struct mailbox *mb)
 {
 	struct buf text = { 0 };
+	size_t ends[64];
 	enum mailbox_direct d = MAILBOX_SHELL;
-	size_t n = 0;
-	bool ok;
+	size_t n = 0, k = 0;
+	bool ok = true;
 
-	for (struct item *it = mb->head; it != NULL && is_text(it->type);
-	    it = it->next) {
+	for (struct item *it = mb->head; it != NULL && is_text(it->type) &&
+	    n < ARRAY_SIZE(ends); it = it->next) {
 		size_t before = text.len;
 
 		/* As print_text() prints it: each line ends in CR LF. */
 		buf_append_crlf(&text, it->data, it->len);
 		buf_append(&text, "\r\n", 2);
-		if ((n > 0 && text.len > SHOW_MAX) ||
-		    (d = mb->screen.check(mb->screen.arg, mb->sent,
-		    text.len)) != MAILBOX_SHOW) {
+		if (n > 0 && text.len > SHOW_MAX) {
 			text.len = before;
 			break;
 		}
-		n++;
+		ends[n++] = text.len;
 	}
-	if (n == 0) {
-		buf_free(&text);
-		return d;
-	}
-	/*
-	 * show() writes to the channel, which may wait for the connection
-	 * to drain and meanwhile run the session's callbacks: not with the
-	 * lock held, or every thread that pushes here waits as long, and a
-	 * callback that pushes deadlocks.  The n items stay at the head:
-	 * only the session thread takes items off, and a flush it is called
-	 * back into meanwhile does nothing (showing).
-	 */
 	mb->showing = true;
 	pthread_mutex_unlock(&mb->lock);
-	ok = mb->screen.show(mb->screen.arg, text.data, text.len);
+	mb->screen.lock(mb->screen.arg);
+	for (; k < n; k++) {
+		d = mb->screen.check(mb->screen.arg, mb->sent, ends[k]);
+		if (d != MAILBOX_SHOW) {
+			break;
+		}
+	}
+	if (k > 0) {
+		ok = mb->screen.show(mb->screen.arg, text.data, ends[k - 1]);
+	}
+	mb->screen.unlock(mb->screen.arg);
 	pthread_mutex_lock(&mb->lock);
 	mb->showing = false;
+	buf_free(&text);
+	if (k == 0) {
+		return d;
+	}
 	if (!ok) {
 		/* The channel is gone: the messages stay undelivered. */
 		mb->failed = true;
 	} else {
-		daemon_stats.texts_shown += n;
-		while (n-- > 0) {
+		daemon_stats.texts_shown += k;
+		while (k-- > 0) {
 			dequeue(mb);
 		}
 	}
-	buf_free(&text);
 	return MAILBOX_SHOW;
 }
 
@@ -304,7 +330,11 @@ drain(struct mailbox *mb, bool with_refill)
 				continue;
 			}
 			if (d == MAILBOX_HOLD) {
-				/* The shell's output is on its way: flushed then. */
+				/*
+				 * The shell's output is on its way: the session
+				 * thread wakes us when it came.
+				 */
+				mb->want_moved = true;
 				return false;
 			}
 		}
@@ -334,13 +364,20 @@ drain(struct mailbox *mb, bool with_refill)
 	}
 }
 
-/* Records are left: make sure the session thread comes to flush them. */
+/*
+ * Records are left: make sure the thread that flushes comes (the mailbox
+ * thread, or without one the session thread); the lock is held.
+ */
 static void
 kick(struct mailbox *mb)
 {
 	uint64_t one = 1;
 
-	if (!mb->kicked) {
+	if (mb->threaded) {
+		/* It may be flushing with the lock released: it loops then. */
+		mb->pushed = true;
+		pthread_cond_signal(&mb->wake);
+	} else if (!mb->kicked) {
 		mb->kicked = true;
 		(void)!write(mb->wake_fd, &one, sizeof(one));
 	}
@@ -396,11 +433,8 @@ mailbox_push(struct mailbox *mb, int type, const char *data, size_t len,
 		remember(mb, msg_id);
 	}
 	enqueue(mb, type, data, len, msg_id);
-	if (mb->has_screen) {
-		/* The session thread decides; its loop flushes anyway. */
-		if (!pthread_equal(pthread_self(), mb->owner)) {
-			kick(mb);
-		}
+	if (mb->threaded) {
+		kick(mb);
 	} else if (drain(mb, false) || mb->head != NULL) {
 		kick(mb);
 	}
@@ -413,9 +447,107 @@ mailbox_set_screen(struct mailbox *mb, const struct mailbox_screen *scr)
 {
 	pthread_mutex_lock(&mb->lock);
 	mb->screen = *scr;
-	mb->owner = pthread_self();
 	mb->has_screen = true;
+	kick(mb);
 	pthread_mutex_unlock(&mb->lock);
+}
+
+void
+mailbox_screen_moved(struct mailbox *mb)
+{
+	if (mb != NULL && atomic_exchange(&mb->want_moved, false)) {
+		pthread_mutex_lock(&mb->lock);
+		kick(mb);
+		pthread_mutex_unlock(&mb->lock);
+	}
+}
+
+/*
+ * The mailbox thread: sleep on the queue, flush what came.  While
+ * records wait for room in the shell's socket (a shell that does not
+ * read: its terminal is frozen), it polls the socket instead, a second
+ * at a time, so that a stop is seen within a second.
+ */
+#define FULL_POLL_MS 1000
+
+static void *
+mailbox_main(void *arg)
+{
+	struct mailbox *mb = arg;
+
+	/* show() calls libssh: its log goes to server.log like the rest. */
+	log_ssh_thread_init(mb->log_id);
+	pthread_mutex_lock(&mb->lock);
+	while (!mb->stop) {
+		bool full = drain(mb, true);
+		int64_t now = now_ms();
+
+		if (mb->stop) {
+			break;
+		}
+		if (full) {
+			struct pollfd pfd = { .fd = mb->fd, .events = POLLOUT };
+
+			pthread_mutex_unlock(&mb->lock);
+			(void)poll(&pfd, 1, FULL_POLL_MS);
+			pthread_mutex_lock(&mb->lock);
+		} else if (mb->retry_ms > now) {
+			struct timespec ts;
+			int64_t at;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			at = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 +
+			    (mb->retry_ms - now);
+			ts.tv_sec = (time_t)(at / 1000);
+			ts.tv_nsec = (long)(at % 1000) * 1000000;
+			(void)pthread_cond_timedwait(&mb->wake, &mb->lock, &ts);
+		} else if (!mb->pushed) {
+			pthread_cond_wait(&mb->wake, &mb->lock);
+		}
+		mb->pushed = false;
+	}
+	pthread_mutex_unlock(&mb->lock);
+	return NULL;
+}
+
+int
+mailbox_start(struct mailbox *mb, unsigned long log_id)
+{
+	pthread_attr_t attr;
+	int rc;
+
+	mb->log_id = log_id;
+	pthread_mutex_lock(&mb->lock);
+	mb->threaded = true;
+	mb->kicked = false;
+	pthread_attr_init(&attr);
+	/* Formatting and one channel write: a small stack does. */
+	pthread_attr_setstacksize(&attr, MAILBOX_STACK);
+	rc = pthread_create(&mb->thread, &attr, mailbox_main, mb);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		mb->threaded = false;
+		pthread_mutex_unlock(&mb->lock);
+		error("%s: pthread_create: %s", __func__, strerror(rc));
+		return -1;
+	}
+	pthread_mutex_unlock(&mb->lock);
+	return 0;
+}
+
+void
+mailbox_stop(struct mailbox *mb)
+{
+	if (mb == NULL || !mb->threaded) {
+		return;
+	}
+	pthread_mutex_lock(&mb->lock);
+	mb->stop = true;
+	mb->closed = true;
+	pthread_cond_signal(&mb->wake);
+	pthread_mutex_unlock(&mb->lock);
+	pthread_join(mb->thread, NULL);
+	mb->threaded = false;
 }
 
 enum mailbox_state
@@ -424,8 +556,8 @@ mailbox_flush(struct mailbox *mb)
 	enum mailbox_state r;
 
 	pthread_mutex_lock(&mb->lock);
-	if (mb->showing) {
-		/* Called back from show(): the flush under way goes on. */
+	if (mb->showing || mb->threaded) {
+		/* The mailbox thread flushes, or a flush is under way. */
 		pthread_mutex_unlock(&mb->lock);
 		return MAILBOX_IDLE;
 	}
@@ -468,6 +600,8 @@ mailbox_free(struct mailbox *mb)
 	if (mb == NULL) {
 		return;
 	}
+	mailbox_stop(mb);
+	pthread_cond_destroy(&mb->wake);
 	while ((it = mb->head) != NULL) {
 		mb->head = it->next;
 		free(it);

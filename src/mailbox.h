@@ -1,16 +1,17 @@
 /*
- * A session's mailbox: a bounded queue of records in front of its shell.
- * A push writes the record to the shell socket at once when the socket
- * has room and nothing is queued, else queues it and wakes the session
- * thread, which writes it when the socket drains (mailbox_flush).
- * Pushing never blocks, so a slow or frozen terminal holds up no one
- * else.  Chat messages carry their store id: one that does not fit stays
- * in the store and is fetched from there once the queue drains, so
- * nothing accepted is lost and the order is kept.
+ * A session's mailbox: a bounded queue of records in front of its
+ * terminal and its shell, and for an interactive session the mailbox
+ * thread that empties it (mailbox_start): it shows incoming text above
+ * the half-typed line, or gives it to the shell to print.  Pushing never
+ * blocks, so a slow or frozen terminal holds up no one else.  Chat
+ * messages carry their store id: one that does not fit stays in the
+ * store and is fetched from there once the queue drains, so nothing
+ * accepted is lost and the order is kept.
  */
 #ifndef MAILBOX_H
 #define MAILBOX_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -19,11 +20,22 @@ struct mailbox;
 
 /*
  * fd: the daemon's end of the shell socket; wake_fd: the session
- * thread's eventfd, written when queued records wait for it; user: whose
- * messages these are; cap: chat messages queued at most.
+ * thread's eventfd, written when queued records wait for it (without a
+ * mailbox thread); user: whose messages these are; cap: chat messages
+ * queued at most; cols: the reader's terminal width (NULL: unknown),
+ * for messages read back from the store.
  */
 struct mailbox *mailbox_new(int fd, int wake_fd, const char *user,
-    size_t cap, bool color);
+    size_t cap, bool color, const _Atomic int *cols);
+/*
+ * Start the mailbox thread (log_id: the session's, for server.log); from
+ * then on it alone writes to the shell socket and shows text, and
+ * mailbox_flush() does nothing.  Returns -1 if it cannot start (the
+ * session thread then flushes, as for a session without a terminal).
+ */
+int mailbox_start(struct mailbox *mb, unsigned long log_id);
+/* Stop the mailbox thread and wait for it; pushes are refused then. */
+void mailbox_stop(struct mailbox *mb);
 
 /*
  * The msg_id of a room line or notice: bounded like a chat message, but
@@ -48,17 +60,15 @@ bool mailbox_push(struct mailbox *mb, int type, const char *data,
  */
 int64_t mailbox_fetch_stored(struct mailbox *mb);
 /*
- * Text shown by the session thread itself.  Once the session thread has
- * set a screen, records pushed from any thread wait in the queue for
- * mailbox_flush (nothing is written to the shell at push time).  For a
- * run of text records (REC_TEXT, REC_ERROR) at the head of the queue,
- * the flush asks check() whether the session thread can show len bytes
- * on the terminal itself now (sent: records written to the shell so
- * far), and gives the ones it can to show() in one piece, as the shell
- * would print them: each ends with CR LF, and so does each line in it.
- * show() is called without the mailbox's lock (it may wait for the
- * connection and run the session's callbacks): it may push, and a
- * mailbox_flush() it makes returns at once.
+ * Text shown by the mailbox thread itself, once the session set a
+ * screen.  For a run of text records (REC_TEXT, REC_ERROR) at the head
+ * of the queue, the mailbox thread takes the session's lock (lock()),
+ * asks check() whether it can show len bytes on the terminal now (sent:
+ * records written to the shell so far), gives the ones it can to show()
+ * in one piece, as the shell would print them (each ends with CR LF, and
+ * so does each line in it), and releases the lock (unlock()).  All three
+ * are called without the mailbox's own lock: they may push.  When check()
+ * says MAILBOX_HOLD, the thread waits for mailbox_screen_moved().
  */
 enum mailbox_direct {
 	MAILBOX_SHELL,		/* give it to the shell */
@@ -66,12 +76,19 @@ enum mailbox_direct {
 	MAILBOX_SHOW,		/* show it */
 };
 struct mailbox_screen {
+	void (*lock)(void *arg);
+	void (*unlock)(void *arg);
 	enum mailbox_direct (*check)(void *arg, uint64_t sent, size_t len);
 	bool (*show)(void *arg, const char *text, size_t len);
 	void *arg;
 };
-/* The session thread shows text through scr from now on. */
+/* The mailbox thread shows text through scr from now on. */
 void mailbox_set_screen(struct mailbox *mb, const struct mailbox_screen *scr);
+/*
+ * The session thread: the terminal moved (output read, a report came);
+ * a text held for it (MAILBOX_HOLD) may go now.  Cheap when none waits.
+ */
+void mailbox_screen_moved(struct mailbox *mb);
 
 enum mailbox_state {
 	MAILBOX_IDLE,		/* nothing waits */
@@ -79,13 +96,16 @@ enum mailbox_state {
 	MAILBOX_RETRY,		/* the store failed: flush again in 1 s */
 };
 /*
- * The session thread: show or write what is queued while the terminal or
- * the socket takes it, refilling from the store in backlog mode.
+ * The session thread of a mailbox without a thread: write what is queued
+ * while the socket takes it, refilling from the store in backlog mode.
  */
 enum mailbox_state mailbox_flush(struct mailbox *mb);
 /* Records waiting to be written. */
 size_t mailbox_pending(struct mailbox *mb);
-/* Free the mailbox and what is still queued; no one may push any more. */
+/*
+ * Stop its thread, free the mailbox and what is still queued; no one may
+ * push any more.
+ */
 void mailbox_free(struct mailbox *mb);
 
 #endif

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chat.h"
 #include "prefs.h"
 #include "store.h"
 #include "userdb.h"
@@ -379,4 +380,14 @@ prefs_reset(void)
 		}
 	}
 	pthread_mutex_unlock(&lock);
+}
+
+void
+prefs_view(struct chat_view *v, const char *user, bool color_ok, int cols)
+{
+	v->user = user;
+	v->cols = cols > 0 ? cols : 0;
+	v->color = color_ok && prefs_flag(user, PREF_COLOR);
+	v->timestamps = prefs_flag(user, PREF_TIMESTAMPS);
+	v->bell = prefs_flag(user, PREF_BELL);
 }

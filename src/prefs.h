@@ -24,6 +24,15 @@ enum pref_flag {
 /* Make sure user's settings are loaded from the store. */
 void prefs_load(const char *user);
 bool prefs_flag(const char *user, enum pref_flag f);
+
+/*
+ * The chat view (chat.h) of user from their settings now, on a terminal
+ * that can (color_ok) show colour and is cols wide (0: unknown, lines
+ * are not wrapped).
+ */
+struct chat_view;
+void prefs_view(struct chat_view *v, const char *user, bool color_ok,
+    int cols);
 /*
  * set NAME VALUE: returns 0, or -1 with a message in err (unknown name,
  * bad value).  Persisted.

@@ -80,7 +80,7 @@ push_formatted(struct session *s, const struct store_message *m, int64_t id)
 	struct chat_view v;
 	char *text;
 
-	chat_view_init(&v, s->user, s->color, s->cols);
+	prefs_view(&v, s->user, s->color, s->cols);
 	text = chat_format_message(m, &v, false);
 	mailbox_push(s->mbox, REC_TEXT, text, strlen(text), id);
 	free(text);
@@ -161,7 +161,7 @@ push_notices(struct session *s, const struct notice *list, size_t max)
 	const char **names = xcalloc(max, sizeof(*names));
 	struct chat_view v;
 
-	chat_view_init(&v, s->user, s->color, 0);
+	prefs_view(&v, s->user, s->color, 0);
 	for (const struct notice *n = list; n != NULL;) {
 		bool joined = n->joined;
 		size_t k = 0;

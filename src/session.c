@@ -1,9 +1,17 @@
 /*
- * The session thread: one per connection, the only thread that touches
- * its libssh session.  It runs key exchange and password authentication,
+ * The session thread: one per connection, the thread that communicates
+ * with the user.  It runs key exchange and password authentication,
  * starts the shell on a PTY (or pipes), relays bytes between the channel
  * and the shell, executes the lines the shell sends on fd 3, and ends
  * the session cleanly: output drained, exit status, EOF, close, LOGOUT.
+ *
+ * An interactive session has a second thread, its mailbox thread
+ * (mailbox.c), which shows incoming text on the channel.  libssh
+ * sessions are not thread-safe: the session's lock (sess.lock) is held
+ * by whichever of the two uses libssh or the screen's counts.  The
+ * session thread releases it only to wait in poll() and to run a
+ * command, so it never blocks with it held, and a slow command never
+ * delays what arrives.
  */
 #include "config.h"
 
@@ -39,6 +47,7 @@
 #include "ratelimit.h"
 #include "record.h"
 #include "router.h"
+#include "screen.h"
 #include "session.h"
 #include "spawn.h"
 #include "store.h"
@@ -49,6 +58,7 @@
 
 struct sess {
 	struct session pub;
+	pthread_mutex_t lock;	/* who may use ssh and the screen counts */
 	ssh_session ssh;
 	ssh_event ev;
 	ssh_channel chan;
@@ -74,6 +84,13 @@ struct sess {
 	char *command;
 	char *pending;		/* a line waiting for its REC_SECRETS */
 	size_t pending_len;
+	/*
+	 * A record to run (REC_LINE, REC_SECRETS, REC_LOGOUT): read under
+	 * the lock, run without it (run_deferred).
+	 */
+	int deferred_type;
+	char *deferred;
+	size_t deferred_len;
 	char origin[96];	/* for the audit log */
 	int shell_status;	/* from REC_STATUS; -1 until it comes */
 	struct shell_proc sp;
@@ -87,21 +104,14 @@ struct sess {
 	int64_t in_told_ms;	/* when the user and the log were last told */
 	uint64_t in_slowed_count;	/* episodes since then */
 	/*
-	 * The chat shell's screen, as it last reported it (REC_SCREEN):
-	 * having read screen_in bytes of input, handled screen_recs records
-	 * and written screen_out bytes, screen_cols wide, the first
-	 * screen_erase bytes of screen erase its prompt and line and the
-	 * rest draw them again.  in_written and out_read count the bytes
-	 * through the shell's terminal socket.  Input waits for the first
-	 * report (the terminal is not raw before it).
+	 * The chat shell's screen, as it last reported it (screen.h).
+	 * in_written and out_read count the bytes through the shell's
+	 * terminal socket.  Input waits for the first report (the terminal
+	 * is not raw before it).
 	 */
-	bool screen_seen, screen_valid;
+	struct screen screen;
 	bool screen_shown;	/* the mailbox shows text through the screen */
 	uint64_t in_written, out_read;
-	uint64_t screen_in, screen_out, screen_recs;
-	int screen_cols;
-	size_t screen_erase;
-	struct buf screen;
 };
 
 static atomic_ulong next_id;
@@ -314,7 +324,7 @@ spend_input(struct sess *s, size_t n)
 static bool
 input_waits(const struct sess *s)
 {
-	return s->sp.pty && s->command == NULL && !s->screen_seen;
+	return s->sp.pty && s->command == NULL && !s->screen.seen;
 }
 
 /* Poll fd for want (cb), or not at all (0); *cur: what it is polled for. */
@@ -541,67 +551,48 @@ out_cb(socket_t fd, int revents, void *userdata)
 
 /*
  * The shell's screen.  When it is as the shell last reported it, the
- * session thread shows incoming text itself: the erase bytes, the text,
+ * mailbox thread shows incoming text itself: the erase bytes, the text,
  * the redraw bytes, in one channel write, as the shell would have
- * printed them, without waking the shell.
+ * printed them, without waking the shell.  These run with the session's
+ * lock held.
  */
-
-static uint64_t
-parse_count(const char **p, const char *end, bool *ok)
-{
-	uint64_t v = 0;
-	const char *q = *p;
-
-	if (q >= end || *q < '0' || *q > '9') {
-		*ok = false;
-	}
-	for (; q < end && *q >= '0' && *q <= '9'; q++) {
-		v = v * 10 + (uint64_t)(*q - '0');
-	}
-	if (q < end && (*q == ' ' || *q == '\n')) {
-		q++;
-	} else {
-		*ok = false;
-	}
-	*p = q;
-	return v;
-}
 
 static enum mailbox_direct screen_check(void *arg, uint64_t sent,
     size_t len);
 static bool screen_show(void *arg, const char *text, size_t len);
 
 static void
+sess_lock(void *arg)
+{
+	struct sess *s = arg;
+
+	pthread_mutex_lock(&s->lock);
+}
+
+static void
+sess_unlock(void *arg)
+{
+	struct sess *s = arg;
+
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void
 screen_update(struct sess *s, const char *data, size_t len)
 {
-	const char *p = data, *end = data + len;
-	bool ok = true;
-	uint64_t in, out, recs, cols, erase;
+	bool first = !s->screen.seen;
 
-	in = parse_count(&p, end, &ok);
-	out = parse_count(&p, end, &ok);
-	recs = parse_count(&p, end, &ok);
-	cols = parse_count(&p, end, &ok);
-	erase = parse_count(&p, end, &ok);
-	s->screen_valid = ok && p[-1] == '\n' && erase <= (uint64_t)(end - p);
-	if (s->screen_valid) {
-		s->screen_in = in;
-		s->screen_out = out;
-		s->screen_recs = recs;
-		s->screen_cols = cols < 10000 ? (int)cols : -1;
-		s->screen_erase = (size_t)erase;
-		s->screen.len = 0;
-		buf_append(&s->screen, p, (size_t)(end - p));
-	} else if (len > 0) {
+	if (!screen_parse(&s->screen, data, len)) {
 		debug("bad screen report from the shell");
 	}
 	/* An empty report: a shell that cannot keep its terminal raw. */
-	if (!s->screen_seen) {
-		s->screen_seen = true;
+	if (first) {
 		flush_input(s);
 	}
-	if (s->screen_valid && !s->screen_shown) {
+	if (s->screen.valid && !s->screen_shown) {
 		struct mailbox_screen scr = {
+			.lock = sess_lock,
+			.unlock = sess_unlock,
 			.check = screen_check,
 			.show = screen_show,
 			.arg = s,
@@ -616,10 +607,11 @@ screen_update(struct sess *s, const char *data, size_t len)
  * Take the shell's screen reports waiting in its socket, and only those:
  * a report sent after the line being run is not read before the line's
  * output is shown, else that output would always go through the shell.
- * s->rbuf is free: core_cb flushes the mailbox before it reads a record
- * into it (on POLLOUT), the relay loop outside core_cb.  A report taken
- * here may be the one core_cb was woken for: core_fd is non-blocking, so
- * core_cb then finds nothing rather than wait.
+ * s->rbuf is free: the lock is held, and the session thread reads
+ * records into it only with the lock held and copies out what it keeps
+ * (run_deferred).  A report taken here may be the one core_cb was woken
+ * for: core_fd is non-blocking, so core_cb then finds nothing rather
+ * than wait.
  */
 static void
 screen_catch_up(struct sess *s)
@@ -651,29 +643,37 @@ backed_up(struct sess *s)
 	return poll(&pfd, 1, 0) != 1 || (pfd.revents & POLLOUT) == 0;
 }
 
+static enum screen_verdict
+screen_now(struct sess *s, uint64_t sent)
+{
+	struct screen_counts now = {
+		.in = s->in_written,
+		.out = s->out_read,
+		.recs = sent,
+		.cols = s->cols,
+	};
+
+	return screen_decide(&s->screen, &now);
+}
+
 static enum mailbox_direct
 screen_check(void *arg, uint64_t sent, size_t len)
 {
 	struct sess *s = arg;
+	enum screen_verdict v = screen_now(s, sent);
 
-	if (s->screen_valid && (s->screen_in != s->in_written ||
-	    s->screen_recs != sent || s->screen_cols != s->cols ||
-	    s->out_read > s->screen_out)) {
+	if (v == SCREEN_STALE) {
 		/* A newer report may be waiting. */
 		screen_catch_up(s);
+		v = screen_now(s, sent);
 	}
-	if (!s->screen_valid || s->screen_cols != s->cols ||
-	    s->out_read > s->screen_out || s->chan == NULL ||
+	if (v == SCREEN_STALE || v == SCREEN_NO || s->chan == NULL ||
 	    s->chan_closed ||
-	    ssh_channel_window_size(s->chan) < len + s->screen.len ||
+	    ssh_channel_window_size(s->chan) < len + screen_overhead(&s->screen) ||
 	    backed_up(s)) {
 		return MAILBOX_SHELL;
 	}
-	if (s->screen_in != s->in_written || s->screen_recs != sent) {
-		return MAILBOX_SHELL;
-	}
-	/* What the shell wrote before it reported goes first. */
-	return s->out_read < s->screen_out ? MAILBOX_HOLD : MAILBOX_SHOW;
+	return v == SCREEN_HOLD ? MAILBOX_HOLD : MAILBOX_SHOW;
 }
 
 static bool
@@ -683,15 +683,18 @@ screen_show(void *arg, const char *text, size_t len)
 	struct buf b = { 0 };
 	int w;
 
-	buf_append(&b, s->screen.data, s->screen_erase);
-	buf_append(&b, text, len);
-	buf_append(&b, s->screen.data + s->screen_erase,
-	    s->screen.len - s->screen_erase);
+	screen_compose(&s->screen, text, len, &b);
 	w = ssh_channel_write(s->chan, b.data, (uint32_t)b.len);
 	buf_free(&b);
 	if (w == SSH_ERROR) {
 		s->chan_closed = true;
 		return false;
+	}
+	if (ssh_get_poll_flags(s->ssh) & SSH_WRITE_PENDING) {
+		uint64_t one = 1;
+
+		/* The rest goes when the session thread polls for it. */
+		(void)!write(s->pub.wake_fd, &one, sizeof(one));
 	}
 	return true;
 }
@@ -790,6 +793,9 @@ core_cb(socket_t fd, int revents, void *userdata)
 	if (!(revents & (POLLIN | POLLHUP | POLLERR))) {
 		return 0;
 	}
+	if (s->deferred != NULL) {
+		return 0;	/* one record at a time: it is read next round */
+	}
 	n = record_recv(fd, &type, s->rbuf);
 	if (n < 0) {
 		/*
@@ -812,25 +818,13 @@ core_cb(socket_t fd, int revents, void *userdata)
 	}
 	switch (type) {
 	case REC_LINE:
-		free(s->pending);
-		s->pending = NULL;
-		/* logout always works, flood or not. */
-		if (!is_logout(s->rbuf) && !ratelimit_take(s->pub.user)) {
-			char *e = xasprintf(ERR_RATE_LIMIT, options.message_rate,
-			    options.message_burst);
-
-			online_print(&s->pub, REC_ERROR, e);
-			send_done(s, 1);
-			free(e);
-			break;
-		}
-		run_line(s, s->rbuf, (size_t)n, NULL, 0);
-		break;
 	case REC_SECRETS:
-		run_pending(s, s->rbuf, (size_t)n);
-		break;
 	case REC_LOGOUT:
-		run_line(s, "logout", 6, NULL, 0);
+		/* Run once the lock is released: see run_deferred(). */
+		s->deferred_type = type;
+		s->deferred = xmalloc((size_t)n + 1);
+		memcpy(s->deferred, s->rbuf, (size_t)n + 1);
+		s->deferred_len = (size_t)n;
 		break;
 	case REC_STATUS:
 		s->shell_status = str_to_int(s->rbuf, 0, 255, -1);
@@ -849,6 +843,51 @@ core_cb(socket_t fd, int revents, void *userdata)
 		break;
 	}
 	return 0;
+}
+
+/*
+ * Run the line core_cb read, with the session's lock released: a command
+ * may wait for the store, and meanwhile the mailbox thread shows what
+ * arrives.  The lock is held on entry and on return.
+ */
+static void
+run_deferred(struct sess *s)
+{
+	char *data = s->deferred;
+	size_t n = s->deferred_len;
+	int type = s->deferred_type;
+
+	if (data == NULL) {
+		return;
+	}
+	s->deferred = NULL;
+	pthread_mutex_unlock(&s->lock);
+	switch (type) {
+	case REC_LINE:
+		free(s->pending);
+		s->pending = NULL;
+		/* logout always works, flood or not. */
+		if (!is_logout(data) && !ratelimit_take(s->pub.user)) {
+			char *e = xasprintf(ERR_RATE_LIMIT, options.message_rate,
+			    options.message_burst);
+
+			online_print(&s->pub, REC_ERROR, e);
+			send_done(s, 1);
+			free(e);
+			break;
+		}
+		run_line(s, data, n, NULL, 0);
+		break;
+	case REC_SECRETS:
+		run_pending(s, data, n);
+		break;
+	default:
+		run_line(s, "logout", 6, NULL, 0);
+		break;
+	}
+	secure_zero(data, n);
+	free(data);
+	pthread_mutex_lock(&s->lock);
 }
 
 static int
@@ -890,7 +929,7 @@ show_missed_room(struct sess *s)
 	if (n <= 0) {
 		return;
 	}
-	chat_view_init(&v, s->pub.user, s->pub.color, s->pub.cols);
+	prefs_view(&v, s->pub.user, s->pub.color, s->pub.cols);
 	for (int i = 0; i < n; i++) {
 		if (!prefs_ignores(s->pub.user, m[i].sender)) {
 			shown++;
@@ -993,7 +1032,12 @@ start_shell(struct sess *s)
 	    strcmp(s->term, "dumb") != 0;
 	prefs_load(s->pub.user);
 	s->pub.mbox = mailbox_new(s->sp.core_fd, s->pub.wake_fd, s->pub.user,
-	    (size_t)options.mailbox_size, s->pub.color);
+	    (size_t)options.mailbox_size, s->pub.color, &s->pub.cols);
+	if (s->pub.interactive && s->command == NULL &&
+	    mailbox_start(s->pub.mbox, s->pub.id) < 0) {
+		error("no mailbox thread for session %lu: its session thread "
+		    "flushes", s->pub.id);
+	}
 	s->out_open = true;
 	s->err_open = s->sp.err_fd >= 0;
 	s->core_open = true;
@@ -1128,6 +1172,43 @@ relay_timeout(struct sess *s, enum mailbox_state mbs)
 	return t < 10 ? 10 : (int)t;
 }
 
+/*
+ * Wait up to timeout_ms for anything the event loop watches, with the
+ * session's lock released (the mailbox thread may write to the channel
+ * meanwhile), then let libssh process it without waiting.  The lock is
+ * held on entry and on return.
+ */
+static int
+wait_and_dispatch(struct sess *s, int timeout)
+{
+	struct pollfd pfd[7];
+	nfds_t n = 0;
+
+	pfd[n++] = (struct pollfd){ .fd = ssh_get_fd(s->ssh),
+	    .events = (short)(POLLIN |
+	    ((ssh_get_poll_flags(s->ssh) & SSH_WRITE_PENDING) ? POLLOUT : 0)) };
+	pfd[n++] = (struct pollfd){ .fd = s->pub.wake_fd, .events = POLLIN };
+	if (s->term_events != 0) {
+		pfd[n++] = (struct pollfd){ s->sp.in_fd, s->term_events, 0 };
+	}
+	if (s->in_events != 0) {
+		pfd[n++] = (struct pollfd){ s->sp.in_fd, s->in_events, 0 };
+	}
+	if (s->out_events != 0) {
+		pfd[n++] = (struct pollfd){ s->sp.out_fd, s->out_events, 0 };
+	}
+	if (s->err_events != 0) {
+		pfd[n++] = (struct pollfd){ s->sp.err_fd, s->err_events, 0 };
+	}
+	if (s->core_events != 0) {
+		pfd[n++] = (struct pollfd){ s->sp.core_fd, s->core_events, 0 };
+	}
+	pthread_mutex_unlock(&s->lock);
+	(void)poll(pfd, n, timeout);
+	pthread_mutex_lock(&s->lock);
+	return ssh_event_dopoll(s->ev, 0);
+}
+
 static enum end_reason
 relay(struct sess *s)
 {
@@ -1156,12 +1237,14 @@ relay(struct sess *s)
 			online_request_end(&s->pub, END_SHUTDOWN, bye);
 			free(bye);
 		}
-		if (ssh_event_dopoll(s->ev, timeout) == SSH_ERROR &&
+		if (wait_and_dispatch(s, timeout) == SSH_ERROR &&
 		    connection_lost(s)) {
 			return END_DROPPED;
 		}
 		flush_input(s);
 		pull_input(s);
+		run_deferred(s);
+		mailbox_screen_moved(s->pub.mbox);
 	}
 	if (s->pub.end_request != END_NONE) {
 		return (enum end_reason)s->pub.end_request;
@@ -1175,6 +1258,9 @@ finish(struct sess *s, enum end_reason reason)
 	char sid[24], dur[32];
 	int status;
 
+	/* From here on the session thread alone uses libssh. */
+	pthread_mutex_unlock(&s->lock);
+	mailbox_stop(s->pub.mbox);
 	watch_fd(s, s->sp.in_fd, 0, &s->in_events, NULL);
 	watch_fd(s, s->sp.in_fd, 0, &s->term_events, NULL);
 	watch_fd(s, s->sp.out_fd, 0, &s->out_events, NULL);
@@ -1198,6 +1284,12 @@ finish(struct sess *s, enum end_reason reason)
 			break;
 		}
 		core_cb(s->sp.core_fd, pfd.revents, s);
+		if (s->deferred != NULL) {
+			/* No one else holds it now: run_deferred's contract. */
+			pthread_mutex_lock(&s->lock);
+			run_deferred(s);
+			pthread_mutex_unlock(&s->lock);
+		}
 	}
 	if (s->pub.interactive && router_user_sessions(s->pub.user) == 0) {
 		/* Room lines said while online count as seen. */
@@ -1430,6 +1522,7 @@ run_session(struct sess *s)
 		} else if (!session_allowed(s)) {
 			/* the client was told why */
 		} else if (start_shell(s) == 0) {
+			pthread_mutex_lock(&s->lock);
 			reason = relay(s);
 			finish(s, reason);
 		} else if (s->chan != NULL) {
@@ -1451,8 +1544,10 @@ run_session(struct sess *s)
 	free(s->command);
 	free(s->pending);
 	free(s->rbuf);
+	free(s->deferred);
 	buf_free(&s->inbuf);
-	buf_free(&s->screen);
+	screen_free(&s->screen);
+	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
 
@@ -1548,6 +1643,7 @@ session_start(void *ssh, const char *addr, const char *ip)
 	int rc;
 
 	s->ssh = ssh;
+	pthread_mutex_init(&s->lock, NULL);
 	s->pub.id = ++next_id;
 	snprintf(s->pub.addr, sizeof(s->pub.addr), "%s", addr);
 	snprintf(s->pub.ip, sizeof(s->pub.ip), "%s", ip);
