@@ -446,7 +446,8 @@ flush_input(struct sess *s)
 		s->inbuf.len = s->inoff = 0;
 		if (s->client_eof && !s->sp.pty && !s->stdin_closed &&
 		    s->sp.in_fd >= 0 && (!s->input_held ||
-		    !channel_readable(s) || ssh_channel_poll(s->chan, 0) <= 0)) {
+		    !channel_readable(s) ||
+		    ssh_channel_poll(s->chan, 0) <= 0)) {
 			watch_fd(s, s->sp.in_fd, 0, &s->in_events, NULL);
 			close(s->sp.in_fd);
 			s->sp.in_fd = -1;
