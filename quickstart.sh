@@ -19,7 +19,8 @@ esac
 # Build tools, libraries, and what the tests drive (the real ssh client).
 packages="build-essential autoconf automake pkg-config libssh-dev \
 libreadline-dev libsqlite3-dev libssl-dev libcrypt-dev libncurses-dev \
-expect openssh-client sshpass mandoc sqlite3 iproute2 procps ssh-audit"
+expect openssh-client sshpass mandoc sqlite3 iproute2 procps ssh-audit \
+python3-paramiko"
 
 missing=""
 for p in $packages; do

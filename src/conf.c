@@ -101,6 +101,8 @@ static const struct keyword keywords[] = {
 	    NULL, true },
 	{ "InputBurst", CONF_INT, OPT(input_burst), "1048576", 4096,
 	    1073741824, NULL, true },
+	{ "InputWindowSlack", CONF_INT, OPT(input_window_slack), "65536", 0,
+	    16777216, NULL, true },
 	{ "MessageBurst", CONF_INT, OPT(message_burst), "30", 1, 1000000,
 	    NULL, true },
 	{ "MotdFile", CONF_STRING, OPT(motd_file), SYSCONFDIR "/sshchat-motd",

@@ -44,6 +44,7 @@ struct options {
 	int message_burst;
 	int input_rate;		/* bytes a second per session; 0: no limit */
 	int input_burst;
+	int input_window_slack;	/* bytes past the channel window */
 	char *motd_file;	/* message of the day; missing: none */
 	char *user;		/* started as root: serve as this user */
 	char *shell_zygote;	/* yes: fork shells from one zygote */

@@ -22,6 +22,7 @@ static const char *const reason_names[] = {
 	[END_SHUTDOWN] = "shutdown",
 	[END_KICKED] = "kicked",
 	[END_IDLE] = "idle",
+	[END_PROTOCOL] = "protocol",
 };
 
 const char *

@@ -25,6 +25,7 @@ enum end_reason {
 	END_SHUTDOWN,	/* the daemon is stopping */
 	END_KICKED,	/* an admin ended it */
 	END_IDLE,	/* IdleTimeout passed without input */
+	END_PROTOCOL,	/* the client broke the protocol (its window) */
 };
 
 struct session {

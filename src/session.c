@@ -54,7 +54,24 @@
 #include "userdb.h"
 #include "util.h"
 
+/* Input taken from the channel as it arrives, before the shell reads it. */
 #define INBUF_MAX (64 * 1024)
+
+/*
+ * libssh 0.10 grants a channel a window of 1,280,000 bytes (WINDOWBASE in
+ * its channels.c) and tops it up to that again when the window plus what
+ * waits unread in its buffer falls under half of it: so at most 1,920,000
+ * bytes can be unread there from a client that keeps to the window.  But
+ * every ssh_channel_read() also tops the window up when it is under half,
+ * whatever waits unread: reading a little at a time granted 1,280,000
+ * more bytes for every few KiB read, and a client sending as fast as
+ * allowed (stock ssh piping a file) filled the daemon's memory until
+ * libssh gave up at 256 MiB, freed the buffer and crashed on it in the
+ * next ssh_channel_poll().  So pull_input() reads only all of it at once,
+ * and a client with more unread than CHAN_WINDOW_MAX (plus
+ * InputWindowSlack) sent past its window and is disconnected.
+ */
+#define CHAN_WINDOW_MAX (1280000 + 1280000 / 2)
 
 struct sess {
 	struct session pub;
@@ -73,6 +90,8 @@ struct sess {
 	 * worth asking ssh_channel_poll(), which polls the socket itself.
 	 */
 	bool input_held;
+	/* The client sent past its window; nothing more is taken from it. */
+	bool window_overrun;
 	bool out_open, err_open, core_open;
 	/* What each fd is polled for (watch_fd); 0: not. */
 	short in_events, out_events, err_events;
@@ -98,7 +117,7 @@ struct sess {
 	size_t inoff;
 	int64_t end_deadline;
 	char *rbuf;
-	/* InputRate/InputBurst: bytes taken from the channel. */
+	/* InputRate/InputBurst: bytes given to the shell. */
 	struct token_bucket in_budget;
 	bool in_slowed;		/* input waits for the budget */
 	int64_t in_told_ms;	/* when the user and the log were last told */
@@ -264,8 +283,9 @@ window_change_cb(ssh_session ssh, ssh_channel chan, int cols, int rows,
 
 /*
  * How many of want bytes of input the budget allows now (InputRate,
- * InputBurst).  What it does not allow stays in libssh, and the closed
- * window holds the client back: input is slowed down, never dropped.
+ * InputBurst).  What it does not allow waits in inbuf and then in
+ * libssh, and the closed window holds the client back: input is slowed
+ * down, never dropped.
  * An episode is told to the user and logged at most once a minute.
  */
 static size_t
@@ -344,6 +364,26 @@ watch_fd(struct sess *s, int fd, short want, short *cur,
 	*cur = want;
 }
 
+/*
+ * Whether libssh may be asked about the channel's input: never once the
+ * channel is closed, the client broke the window, or libssh failed
+ * (SSH_FATAL: it may have freed the channel's buffer, which
+ * ssh_channel_poll() would then dereference).  No system call.
+ */
+static bool
+channel_readable(struct sess *s)
+{
+	return s->chan != NULL && !s->chan_closed && !s->window_overrun &&
+	    ssh_channel_is_closed(s->chan) == 0 &&
+	    ssh_get_error_code(s->ssh) != SSH_FATAL &&
+	    (ssh_get_status(s->ssh) & (SSH_CLOSED | SSH_CLOSED_ERROR)) == 0;
+}
+
+/*
+ * Give the shell what waits in inbuf, as fast as InputRate's budget
+ * allows; the rest waits, inbuf fills, input stays in libssh and the
+ * window holds the client back.
+ */
 static void
 flush_input(struct sess *s)
 {
@@ -351,9 +391,13 @@ flush_input(struct sess *s)
 		return;
 	}
 	while (s->inoff < s->inbuf.len && s->sp.in_fd >= 0) {
-		ssize_t n = write(s->sp.in_fd, s->inbuf.data + s->inoff,
-		    s->inbuf.len - s->inoff);
+		size_t want = input_allowance(s, s->inbuf.len - s->inoff);
+		ssize_t n;
 
+		if (want == 0) {
+			break;
+		}
+		n = write(s->sp.in_fd, s->inbuf.data + s->inoff, want);
 		if (n < 0) {
 			if (errno == EINTR) {
 				continue;
@@ -364,14 +408,16 @@ flush_input(struct sess *s)
 			}
 			break;
 		}
+		spend_input(s, (size_t)n);
 		s->inoff += (size_t)n;
 		s->in_written += (uint64_t)n;
 	}
 	if (s->inoff == s->inbuf.len) {
 		s->inbuf.len = s->inoff = 0;
 		if (s->client_eof && !s->sp.pty && !s->stdin_closed &&
-		    s->sp.in_fd >= 0 && s->chan != NULL &&
-		    ssh_channel_poll(s->chan, 0) <= 0) {
+		    s->sp.in_fd >= 0 && (!s->input_held ||
+		    !channel_readable(s) ||
+		    ssh_channel_poll(s->chan, 0) <= 0)) {
 			watch_fd(s, s->sp.in_fd, 0, &s->in_events, NULL);
 			close(s->sp.in_fd);
 			s->sp.in_fd = -1;
@@ -380,72 +426,124 @@ flush_input(struct sess *s)
 	}
 }
 
+/* Bytes in inbuf the shell has not read yet. */
+static size_t
+inbuf_pending(const struct sess *s)
+{
+	return s->inbuf.len - s->inoff;
+}
+
+/* Drop what the shell has read from the front of inbuf. */
+static void
+inbuf_compact(struct sess *s)
+{
+	if (s->inoff == 0) {
+		return;
+	}
+	if (s->inoff < s->inbuf.len) {
+		memmove(s->inbuf.data, s->inbuf.data + s->inoff,
+		    s->inbuf.len - s->inoff);
+	}
+	s->inbuf.len -= s->inoff;
+	s->inoff = 0;
+}
+
+/*
+ * The most the client may leave unread in libssh: what libssh can have
+ * granted, and InputWindowSlack.
+ */
+static size_t
+chan_held_max(void)
+{
+	return (size_t)CHAN_WINDOW_MAX + (size_t)options.input_window_slack;
+}
+
+/* The client sent past its window: log it and end the session. */
+static void
+window_overrun(struct sess *s, size_t held)
+{
+	s->window_overrun = true;
+	s->disconnect = true;
+	info("%s (%s) sent past the channel window: %zu bytes unread, "
+	    "at most %zu allowed; disconnecting",
+	    s->pub.user[0] ? s->pub.user : "-", s->pub.addr, held,
+	    chan_held_max());
+}
+
 /*
  * Input data_cb could not take stays in libssh's channel buffer, and
  * libssh offers it again only when another packet arrives; pull it once
  * there is room, or a client that sent everything and then EOF stalls.
+ * It is taken all at once, never a little: each ssh_channel_read() may
+ * grant the client a whole new window (see CHAN_WINDOW_MAX), and
+ * emptying the buffer is what keeps the unread part within one window.
  */
 static void
 pull_input(struct sess *s)
 {
-	char tmp[4096];		/* a page of stack: see out_cb() */
+	size_t pending;
+	int avail, n;
 
-	while (s->input_held && s->chan != NULL && s->sp.pid > 0) {
-		size_t room = INBUF_MAX - (s->inbuf.len - s->inoff);
-		int avail = ssh_channel_poll(s->chan, 0);
-		int n;
-
-		if (avail <= 0) {
-			s->input_held = false;
-			break;
-		}
-		if (room == 0) {
-			break;
-		}
-		if ((size_t)avail > room) {
-			avail = (int)room;
-		}
-		if ((size_t)avail > sizeof(tmp)) {
-			avail = (int)sizeof(tmp);
-		}
-		avail = (int)input_allowance(s, (size_t)avail);
-		if (avail <= 0) {
-			break;
-		}
-		n = ssh_channel_read_nonblocking(s->chan, tmp, (uint32_t)avail, 0);
-		if (n <= 0) {
-			break;
-		}
-		spend_input(s, (size_t)n);
-		if (s->inoff > 0 && s->inoff == s->inbuf.len) {
-			s->inbuf.len = s->inoff = 0;
-		}
-		buf_append(&s->inbuf, tmp, (size_t)n);
-		flush_input(s);
+	if (!s->input_held || s->sp.pid <= 0 || !channel_readable(s)) {
+		return;
 	}
+	avail = ssh_channel_poll(s->chan, 0);
+	if (avail <= 0) {
+		s->input_held = false;
+		return;
+	}
+	if ((size_t)avail > chan_held_max()) {
+		window_overrun(s, (size_t)avail);
+		return;
+	}
+	pending = inbuf_pending(s);
+	if (pending + (size_t)avail > chan_held_max()) {
+		return;		/* the shell reads some first */
+	}
+	inbuf_compact(s);
+	buf_reserve(&s->inbuf, (size_t)avail);
+	n = ssh_channel_read_nonblocking(s->chan,
+	    s->inbuf.data + s->inbuf.len, (uint32_t)avail, 0);
+	if (n <= 0) {
+		return;
+	}
+	s->inbuf.len += (size_t)n;
+	s->inbuf.data[s->inbuf.len] = '\0';
+	s->input_held = n < avail;
+	flush_input(s);
 }
 
+/*
+ * Channel data: len is everything libssh holds unread for the channel,
+ * this packet included, so the window check costs a comparison.
+ */
 static int
 data_cb(ssh_session ssh, ssh_channel chan, void *data, uint32_t len,
     int is_stderr, void *userdata)
 {
 	struct sess *s = userdata;
-	size_t room, take;
+	size_t pending, take;
 
-	if (is_stderr) {
+	if (is_stderr || s->window_overrun) {
+		return (int)len;	/* dropped: nobody reads it */
+	}
+	if (len > chan_held_max()) {
+		window_overrun(s, len);
 		return (int)len;
 	}
 
 	/* Before the shell starts, input is kept for it. */
 	s->pub.last_input_ms = now_ms();
-	room = INBUF_MAX - (s->inbuf.len - s->inoff);
-	take = input_allowance(s, len < room ? len : room);
-	spend_input(s, take);
-	if (s->inoff > 0 && s->inoff == s->inbuf.len) {
-		s->inbuf.len = s->inoff = 0;
+	pending = inbuf_pending(s);
+	take = pending < INBUF_MAX ? INBUF_MAX - pending : 0;
+	if (take > len) {
+		take = len;
 	}
-	buf_append(&s->inbuf, data, take);
-	flush_input(s);
+	if (take > 0) {
+		inbuf_compact(s);
+		buf_append(&s->inbuf, data, take);
+		flush_input(s);
+	}
 	s->input_held = take < len;
 	/* What we did not take stays in libssh and holds the window shut. */
 	return (int)take;
@@ -1095,7 +1193,7 @@ update_polling(struct sess *s)
 	bool can_write = s->chan != NULL && !s->chan_closed &&
 	    ssh_channel_window_size(s->chan) > 0;
 	short in = s->sp.in_fd >= 0 && s->inoff < s->inbuf.len &&
-	    !input_waits(s) ? POLLOUT : 0;
+	    !input_waits(s) && !s->in_slowed ? POLLOUT : 0;
 	short out = s->out_open && can_write ? POLLIN : 0;
 
 	if (s->sp.in_fd >= 0 && s->sp.in_fd == s->sp.out_fd) {
@@ -1221,11 +1319,19 @@ relay(struct sess *s)
 		if (!s->out_open && !s->err_open) {
 			break;	/* the shell closed its terminal: it is done */
 		}
+		if (s->window_overrun) {
+			return END_PROTOCOL;
+		}
 		if (s->chan_closed) {
 			return END_EOF;
 		}
 		if (connection_lost(s)) {
 			return END_DROPPED;
+		}
+		if (ssh_get_error_code(s->ssh) == SSH_FATAL) {
+			info("session of %s: libssh failed: %s", s->pub.user,
+			    ssh_get_error(s->ssh));
+			return END_PROTOCOL;
 		}
 		if (s->end_deadline != 0 && now_ms() > s->end_deadline) {
 			break;
@@ -1276,7 +1382,8 @@ finish(struct sess *s, enum end_reason reason)
 	 */
 	set_nonblock(s->sp.core_fd, true);
 	for (int64_t until = now_ms() + (reason == END_DROPPED ||
-	    reason == END_EOF ? 0 : 1000); s->core_open;) {
+	    reason == END_EOF || reason == END_PROTOCOL ? 0 : 1000);
+	    s->core_open;) {
 		struct pollfd pfd = { .fd = s->sp.core_fd, .events = POLLIN };
 		int64_t left = until - now_ms();
 
@@ -1308,7 +1415,9 @@ finish(struct sess *s, enum end_reason reason)
 	mailbox_free(s->pub.mbox);
 	s->pub.mbox = NULL;
 	close(s->sp.core_fd);
-	if (s->chan != NULL && !s->chan_closed && !connection_lost(s)) {
+	/* A client that broke the protocol gets no clean end: it is cut. */
+	if (s->chan != NULL && !s->chan_closed && !connection_lost(s) &&
+	    reason != END_PROTOCOL) {
 		int64_t deadline = now_ms() + 2000;
 
 		ssh_channel_request_send_exit_status(s->chan, status);

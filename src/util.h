@@ -27,6 +27,8 @@ struct buf {
 	size_t cap;
 };
 void buf_append(struct buf *b, const void *p, size_t n);
+/* Room for extra more bytes (and the NUL) after len. */
+void buf_reserve(struct buf *b, size_t extra);
 /* Append text as a raw terminal needs it: each LF as CR LF (ONLCR). */
 void buf_append_crlf(struct buf *b, const char *p, size_t n);
 void buf_appendf(struct buf *b, const char *fmt, ...)
