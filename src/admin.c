@@ -29,24 +29,15 @@
 #include "admin.h"
 #include "command.h"
 #include "log.h"
+#include "messages.h"
 #include "record.h"
+#include "runner.h"
 #include "userdb.h"
 #include "util.h"
-
-/* What an sshchatctl user reads; candidates for messages.h. */
-#define ERR_ADMIN_DENIED "error: permission denied: uid %u may not use " \
-	"the admin socket (only root and uid %u may)"
-#define ERR_ADMIN_BUSY "error: too many admin connections (at most %d); " \
-	"try again later"
-#define ERR_ADMIN_TOO_LONG "error: record too long (at most %d bytes)"
-#define ERR_ADMIN_CANCELLED "error: cancelled"
-#define ERR_ADMIN_NO_ANSWERS "error: not enough answers"
-#define ERR_ADMIN_UNASKED "error: answers sent, but no command asked for any"
 
 #define ADMIN_STACK (256 * 1024)
 #define STOP_WAIT_MS 10000	/* admin_stop waits this long for commands */
 #define SEND_TIMEOUT_S 5	/* a client that stops reading is dropped */
-#define MAX_ANSWERS 8
 
 struct conn {
 	int fd;
@@ -56,8 +47,7 @@ struct conn {
 	char origin[64];
 	bool json;
 	bool broken;		/* a send failed: the client is gone */
-	char *pending;		/* the line that waits for REC_SECRETS */
-	size_t pending_len;
+	struct runner run;	/* its lines, and one waiting for answers */
 	char *buf;		/* RECORD_MAX + 1 bytes */
 };
 
@@ -244,78 +234,25 @@ emit(struct cmd_ctx *ctx, int type, const char *text, size_t len)
 }
 
 static void
-run_line(struct conn *c, const char *line, size_t len, char **answers,
-    int nanswers)
+line_done(struct runner *r, int status)
 {
-	struct cmd_ctx ctx = {
-		.session = NULL,
-		.user = c->user,
-		.origin = c->origin,
-		.role = ROLE_ADMIN,
-		.json = c->json,
-		.secrets = answers,
-		.nsecrets = nanswers,
-		.emit = emit,
-		.arg = c,
-	};
-	int rc = command_run(&ctx, line, len);
+	send_done(r->ctx.arg, status);
+}
 
-	if (rc == CMD_ASK) {
-		if (answers != NULL) {
-			/* It asked again: the answers did not satisfy it. */
-			send_error(c, ERR_ADMIN_NO_ANSWERS);
-			send_done(c, 1);
-			return;
-		}
-		c->pending = xstrndup(line, len);
-		c->pending_len = len;
-		return;
-	}
-	send_done(c, rc);
+static void
+line_refused(struct runner *r, const char *why)
+{
+	send_error(r->ctx.arg, "%s", why);
 }
 
 static void
 cancel_pending(struct conn *c)
 {
-	if (c->pending == NULL) {
-		return;
+	if (runner_cancel(&c->run)) {
+		send_error(c, ERR_ADMIN_CANCELLED);
+		send_done(c, 1);
 	}
-	free(c->pending);
-	c->pending = NULL;
-	c->pending_len = 0;
-	send_error(c, ERR_ADMIN_CANCELLED);
-	send_done(c, 1);
 }
-
-/* REC_SECRETS: run the waiting line with the answers, then wipe them. */
-static void
-answer_pending(struct conn *c, char *data, size_t len)
-{
-	char *answers[MAX_ANSWERS + 1], *line;
-	size_t off = 0, line_len;
-	int n = 0;
-
-	if (c->pending == NULL) {
-		secure_zero(data, len);
-		send_error(c, ERR_ADMIN_UNASKED);
-		return;
-	}
-	while (off < len && n < MAX_ANSWERS) {
-		size_t l = strnlen(data + off, len - off);
-
-		answers[n++] = data + off;
-		off += l + 1;
-	}
-	answers[n] = NULL;
-	line = c->pending;
-	line_len = c->pending_len;
-	c->pending = NULL;
-	c->pending_len = 0;
-	run_line(c, line, line_len, answers, n);
-	secure_zero(data, len);
-	free(line);
-}
-
 
 /*
  * One record into c->buf.  A record longer than RECORD_MAX arrives cut
@@ -365,7 +302,7 @@ static bool
 handle_record(struct conn *c, int type, char *data, size_t len)
 {
 	struct buf b = { 0 };
-	bool was_pending = c->pending != NULL;
+	bool was_pending = runner_waiting(&c->run);
 
 	if (was_pending && type != REC_SECRETS) {
 		cancel_pending(c);
@@ -373,12 +310,15 @@ handle_record(struct conn *c, int type, char *data, size_t len)
 	switch (type) {
 	case REC_OPTIONS:
 		c->json = strcmp(data, "json") == 0;
+		c->run.ctx.json = c->json;
 		break;
 	case REC_LINE:
-		run_line(c, data, len, NULL, 0);
+		runner_line(&c->run, data, len);
 		break;
 	case REC_SECRETS:
-		answer_pending(c, data, len);
+		if (!runner_answers(&c->run, data, len)) {
+			send_error(c, ERR_ADMIN_UNASKED);
+		}
 		break;
 	case REC_COMPLETE:
 		command_complete(data, ROLE_ADMIN, &b);
@@ -405,6 +345,18 @@ conn_main(void *arg)
 	int type;
 
 	peer_name(c->uid, c->user, sizeof(c->user));
+	c->run = (struct runner){
+		.ctx = {
+			.user = c->user,
+			.origin = c->origin,
+			.role = ROLE_ADMIN,
+			.json = c->json,
+			.emit = emit,
+			.arg = c,
+		},
+		.done = line_done,
+		.on_refused = line_refused,
+	};
 	debug("admin connection from %s (%s)", c->origin, c->user);
 	while (!c->broken) {
 		enum wait_result w = wait_or_stop(c->fd, adm.stop_fd, -1);
@@ -443,9 +395,7 @@ conn_main(void *arg)
 			break;
 		}
 	}
-	if (c->pending != NULL) {
-		free(c->pending);
-	}
+	runner_free(&c->run);
 	debug("admin connection closed (%s)", c->origin);
 	close(c->fd);
 	secure_zero(c->buf, RECORD_MAX + 1);

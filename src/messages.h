@@ -98,4 +98,14 @@
 #define MSG_HELP_HEADER "Commands:"
 #define MSG_HELP_FOOTER "Ctrl-D logs out, Ctrl-C clears the line, Tab completes."
 
+/* What an sshchatctl user reads. */
+#define ERR_ADMIN_DENIED "error: permission denied: uid %u may not use " \
+	"the admin socket (only root and uid %u may)"
+#define ERR_ADMIN_BUSY "error: too many admin connections (at most %d); " \
+	"try again later"
+#define ERR_ADMIN_TOO_LONG "error: record too long (at most %d bytes)"
+#define ERR_ADMIN_CANCELLED "error: cancelled"
+#define ERR_ADMIN_NO_ANSWERS "error: not enough answers"
+#define ERR_ADMIN_UNASKED "error: answers sent, but no command asked for any"
+
 #endif

@@ -47,6 +47,7 @@
 #include "ratelimit.h"
 #include "record.h"
 #include "router.h"
+#include "runner.h"
 #include "screen.h"
 #include "session.h"
 #include "spawn.h"
@@ -101,8 +102,7 @@ struct sess {
 	char term[64];
 	int cols, rows;
 	char *command;
-	char *pending;		/* a line waiting for its REC_SECRETS */
-	size_t pending_len;
+	struct runner run;	/* the user's lines (runner.h) */
 	/*
 	 * A record to run (REC_LINE, REC_SECRETS, REC_LOGOUT): read under
 	 * the lock, run without it (run_deferred).
@@ -819,54 +819,10 @@ send_done(struct sess *s, int rc)
 	mailbox_push(s->pub.mbox, REC_DONE, st, strlen(st), 0);
 }
 
-/*
- * Run one line; secrets are the answers to its prompts when it asked
- * (CMD_ASK) the last time it ran.
- */
 static void
-run_line(struct sess *s, const char *line, size_t len, char **secrets,
-    int nsecrets)
+line_done(struct runner *r, int status)
 {
-	struct cmd_ctx ctx = {
-		.session = &s->pub,
-		.user = s->pub.user,
-		.origin = s->origin,
-		.role = s->pub.role,
-		.secrets = secrets,
-		.nsecrets = nsecrets,
-		.emit = emit_to_session,
-	};
-	int rc = command_run(&ctx, line, len);
-
-	if (rc == CMD_ASK) {
-		free(s->pending);
-		s->pending = xstrndup(line, len);
-		s->pending_len = len;
-		return;
-	}
-	send_done(s, rc);
-}
-
-/* The shell answered a REC_ASK: run the waiting line with the answers. */
-static void
-run_pending(struct sess *s, char *data, size_t len)
-{
-	char *secrets[8], *line = s->pending;
-	size_t line_len = s->pending_len;
-	int n = 0;
-
-	s->pending = NULL;
-	if (line == NULL) {
-		secure_zero(data, len);
-		return;
-	}
-	for (size_t off = 0; off < len && n < 8; n++) {
-		secrets[n] = data + off;
-		off += strnlen(data + off, len - off) + 1;
-	}
-	run_line(s, line, line_len, secrets, n);
-	secure_zero(data, len);
-	free(line);
+	send_done(r->ctx.arg, status);
 }
 
 static bool
@@ -962,8 +918,7 @@ run_deferred(struct sess *s)
 	pthread_mutex_unlock(&s->lock);
 	switch (type) {
 	case REC_LINE:
-		free(s->pending);
-		s->pending = NULL;
+		runner_cancel(&s->run);
 		/* logout always works, flood or not. */
 		if (!is_logout(data) && !ratelimit_take(s->pub.user)) {
 			char *e = xasprintf(ERR_RATE_LIMIT, options.message_rate,
@@ -974,13 +929,13 @@ run_deferred(struct sess *s)
 			free(e);
 			break;
 		}
-		run_line(s, data, n, NULL, 0);
+		runner_line(&s->run, data, n);
 		break;
 	case REC_SECRETS:
-		run_pending(s, data, n);
+		(void)runner_answers(&s->run, data, n);
 		break;
 	default:
-		run_line(s, "logout", 6, NULL, 0);
+		runner_line(&s->run, "logout", 6);
 		break;
 	}
 	secure_zero(data, n);
@@ -1123,6 +1078,18 @@ start_shell(struct sess *s)
 	set_nonblock(s->sp.core_fd, true);
 	snprintf(s->origin, sizeof(s->origin), "session %lu from %s", s->pub.id,
 	    s->pub.addr);
+	s->run = (struct runner){
+		.ctx = {
+			.session = &s->pub,
+			.user = s->pub.user,
+			.origin = s->origin,
+			.role = s->pub.role,
+			.emit = emit_to_session,
+			.arg = s,
+		},
+		.done = line_done,
+		.reask = true,
+	};
 	s->pub.interactive = s->has_pty;
 	s->pub.cols = s->has_pty ? s->cols : 0;
 	s->pub.rows = s->has_pty ? s->rows : 0;
@@ -1651,7 +1618,7 @@ run_session(struct sess *s)
 	ssh_free(s->ssh);
 	close(s->pub.wake_fd);
 	free(s->command);
-	free(s->pending);
+	runner_free(&s->run);
 	free(s->rbuf);
 	free(s->deferred);
 	buf_free(&s->inbuf);
