@@ -34,11 +34,11 @@
 #include <libssh/libssh.h>
 #include <libssh/server.h>
 
-#include "chat.h"
 #include "command.h"
 #include "conf.h"
 #include "daemon.h"
 #include "gate.h"
+#include "greeting.h"
 #include "log.h"
 #include "mailbox.h"
 #include "online.h"
@@ -965,56 +965,11 @@ connection_lost(struct sess *s)
 	    !ssh_is_connected(s->ssh);
 }
 
-/* The room lines said since the user was last here (at most 20). */
+/* The commands this user may run, for the shell's completion. */
 static void
-show_missed_room(struct sess *s)
+send_commands(struct sess *s)
 {
-	int64_t seen = prefs_room_seen(s->pub.user);
-	int64_t last = store_room_last_id();
-	struct store_message *m = NULL;
-	struct chat_view v;
-	int n, shown = 0;
-
-	if (last <= seen) {
-		return;
-	}
-	n = store_room(seen, ROOM_MISSED_MAX, &m);
-	if (n <= 0) {
-		return;
-	}
-	prefs_view(&v, s->pub.user, s->pub.color, s->pub.cols);
-	for (int i = 0; i < n; i++) {
-		if (!prefs_ignores(s->pub.user, m[i].sender)) {
-			shown++;
-		}
-	}
-	if (shown > 0) {
-		char *head = xasprintf(MSG_ROOM_MISSED, shown, shown == 1 ?
-		    "line" : "lines");
-
-		online_print(&s->pub, REC_TEXT, head);
-		free(head);
-	}
-	for (int i = 0; i < n; i++) {
-		char *text;
-
-		if (prefs_ignores(s->pub.user, m[i].sender)) {
-			continue;
-		}
-		text = chat_format_message(&m[i], &v, true);
-		online_print(&s->pub, REC_TEXT, text);
-		free(text);
-	}
-	store_messages_free(m, n);
-	prefs_set_room_seen(s->pub.user, last);
-}
-
-static void
-send_welcome(struct sess *s)
-{
-	struct buf b = { 0 }, names = { 0 };
-	int64_t waiting;
-	unsigned n;
+	struct buf b = { 0 };
 
 	for (size_t i = 0; i < command_count(); i++) {
 		const struct command *c = command_get(i);
@@ -1024,29 +979,6 @@ send_welcome(struct sess *s)
 		}
 	}
 	mailbox_push(s->pub.mbox, REC_COMMANDS, b.data, b.len, 0);
-	buf_free(&b);
-	n = router_online(&names);
-	buf_appendf(&b, MSG_WELCOME, s->pub.user, n, n == 1 ? "user" : "users",
-	    names.data);
-	online_print(&s->pub, REC_TEXT, b.data);
-	buf_free(&b);
-	buf_free(&names);
-	if (daemon_motd(&b) > 0) {
-		online_print(&s->pub, REC_TEXT, b.data);
-	}
-	buf_free(&b);
-	show_missed_room(s);
-	/* Messages that came while the user was away, before the prompt. */
-	waiting = store_count_undelivered(s->pub.user);
-	if (waiting > 0) {
-		buf_appendf(&b, MSG_WAITING, (long long)waiting,
-		    waiting == 1 ? "message" : "messages");
-		online_print(&s->pub, REC_TEXT, b.data);
-		buf_free(&b);
-		mailbox_fetch_stored(s->pub.mbox);
-	}
-	buf_appendf(&b, MSG_PROMPT, s->pub.user);
-	mailbox_push(s->pub.mbox, REC_PROMPT, b.data, b.len, 0);
 	buf_free(&b);
 }
 
@@ -1114,7 +1046,8 @@ start_shell(struct sess *s)
 	router_add(&s->pub);
 	flush_input(s);
 	if (s->command == NULL && s->has_pty) {
-		send_welcome(s);
+		send_commands(s);
+		greeting_send(&s->pub);
 		if (router_user_sessions(s->pub.user) == 1) {
 			router_notice(s->pub.user, true);
 		}
