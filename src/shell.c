@@ -428,7 +428,7 @@ skip_overflow(void)
 			}
 			if (c == (unsigned char)paste_end[in.paste_seen]) {
 				if (++in.paste_seen == sizeof(paste_end) - 1) {
-					/* Replay the marker's last byte to readline. */
+					/* Replay its last byte to readline. */
 					in.paste_seen = 0;
 					return '~';
 				}
@@ -754,7 +754,7 @@ fetch_users(const char *word)
 			return;
 		}
 		if (type >= 0) {
-			/* Printed after completion, so the display stays sane. */
+			/* Printed after completion: the display stays sane. */
 			queue_record(type, server.rbuf, len);
 		}
 	}

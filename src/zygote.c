@@ -325,7 +325,8 @@ zygote_main(void)
 	sa.sa_flags = SA_NOCLDWAIT;
 	sigaction(SIGCHLD, &sa, NULL);	/* children are reaped by the kernel */
 	zygote_preload();
-	zygote_settle();	/* rbuf too: shared by every child until written */
+	/* rbuf too: shared by every child until written. */
+	zygote_settle();
 	for (;;) {
 		char buf[4096], cbuf[CMSG_SPACE(4 * sizeof(int))];
 		struct iovec iov = { buf, sizeof(buf) - 1 };
@@ -373,7 +374,8 @@ zygote_main(void)
 			for (int i = 0; i < nfds; i++) {
 				close(fds[i]);
 			}
-			(void)record_send(SHELL_FD, REC_ERROR, "bad request", 11);
+			(void)record_send(SHELL_FD, REC_ERROR, "bad request",
+			    11);
 			continue;
 		}
 		zygote_use_term(term);
