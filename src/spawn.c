@@ -179,7 +179,7 @@ spawn_zygote_start(const char *path, char *err, size_t errlen)
 	char *argv[] = { (char *)path, (char *)"-Z", NULL };
 	/*
 	 * No per-thread malloc cache in the zygote and its children: the
-	 * zygote fills the holes in its heap before forking (shell.c,
+	 * zygote fills the holes in its heap before forking (zygote.c,
 	 * plug_heap) and needs every free chunk where malloc() finds it.
 	 * Every symbol bound at start (LD_BIND_NOW), in the zygote: a child
 	 * would otherwise run the lazy binder, whose deep stack frame costs
