@@ -229,6 +229,7 @@ dequeue(struct mailbox *mb)
 }
 
 #define MAILBOX_STACK (128 * 1024)
+#define WAIT_MS 10		/* MAILBOX_WAIT: ask again then */
 #define SHOW_MAX (64 * 1024)	/* bytes of text shown in one piece */
 
 /*
@@ -328,6 +329,11 @@ drain(struct mailbox *mb, bool with_refill)
 
 			if (d == MAILBOX_SHOW) {
 				continue;
+			}
+			if (d == MAILBOX_WAIT) {
+				/* A report is on its way: look again soon. */
+				mb->retry_ms = now_ms() + WAIT_MS;
+				return false;
 			}
 			if (d == MAILBOX_HOLD) {
 				/*
@@ -433,9 +439,8 @@ mailbox_push(struct mailbox *mb, int type, const char *data, size_t len,
 		remember(mb, msg_id);
 	}
 	enqueue(mb, type, data, len, msg_id);
-	if (mb->threaded) {
-		kick(mb);
-	} else if (drain(mb, false) || mb->head != NULL) {
+	/* Without a thread, what the socket takes goes now. */
+	if (mb->threaded || drain(mb, false) || mb->head != NULL) {
 		kick(mb);
 	}
 	pthread_mutex_unlock(&mb->lock);

@@ -74,6 +74,7 @@ enum mailbox_direct {
 	MAILBOX_SHELL,		/* give it to the shell */
 	MAILBOX_HOLD,		/* not yet: flush again when the terminal moves */
 	MAILBOX_SHOW,		/* show it */
+	MAILBOX_WAIT,		/* not yet: ask again in a few milliseconds */
 };
 struct mailbox_screen {
 	void (*lock)(void *arg);

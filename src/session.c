@@ -56,6 +56,7 @@
 #include "util.h"
 
 /* Input taken from the channel as it arrives, before the shell reads it. */
+#define STALE_WAIT_MS 1000	/* see screen_check() */
 #define INBUF_MAX (64 * 1024)
 
 /*
@@ -103,6 +104,8 @@ struct sess {
 	int cols, rows;
 	char *command;
 	struct runner run;	/* the user's lines (runner.h) */
+	bool running;		/* a command runs, the lock released */
+	int64_t stale_since;	/* the mailbox waits for a report since */
 	/*
 	 * A record to run (REC_LINE, REC_SECRETS, REC_LOGOUT): read under
 	 * the lock, run without it (run_deferred).
@@ -754,6 +757,26 @@ screen_now(struct sess *s, uint64_t sent)
 	return screen_decide(&s->screen, &now);
 }
 
+/*
+ * While the session thread runs a command, the mailbox thread relays
+ * the shell output that the last screen report counts: it is in the
+ * terminal socket already (the shell writes before it reports), and
+ * the text waiting for it would otherwise wait for the command.
+ */
+static void
+relay_reported_output(struct sess *s)
+{
+	for (int i = 0; i < 16 && s->out_read < s->screen.at.out &&
+	    s->out_open && s->chan != NULL && !s->chan_closed; i++) {
+		uint64_t before = s->out_read;
+
+		(void)out_cb(s->sp.out_fd, POLLIN, s);
+		if (s->out_read == before) {
+			break;
+		}
+	}
+}
+
 static enum mailbox_direct
 screen_check(void *arg, uint64_t sent, size_t len)
 {
@@ -764,6 +787,28 @@ screen_check(void *arg, uint64_t sent, size_t len)
 		/* A newer report may be waiting. */
 		screen_catch_up(s);
 		v = screen_now(s, sent);
+	}
+	if (v == SCREEN_HOLD && s->running) {
+		relay_reported_output(s);
+		v = screen_now(s, sent);
+	}
+	if (v == SCREEN_STALE && s->running) {
+		/*
+		 * The session thread runs a command and reads nothing from
+		 * the shell meanwhile: what the shell printed would wait
+		 * for the command.  Its report is on its way (it was busy
+		 * with the line): wait for it a little, then give up.
+		 */
+		int64_t now = now_ms();
+
+		if (s->stale_since == 0) {
+			s->stale_since = now;
+		}
+		if (now - s->stale_since < STALE_WAIT_MS) {
+			return MAILBOX_WAIT;
+		}
+	} else {
+		s->stale_since = 0;
 	}
 	if (v == SCREEN_STALE || v == SCREEN_NO || s->chan == NULL ||
 	    s->chan_closed ||
@@ -915,6 +960,7 @@ run_deferred(struct sess *s)
 		return;
 	}
 	s->deferred = NULL;
+	s->running = true;
 	pthread_mutex_unlock(&s->lock);
 	switch (type) {
 	case REC_LINE:
@@ -941,6 +987,7 @@ run_deferred(struct sess *s)
 	secure_zero(data, n);
 	free(data);
 	pthread_mutex_lock(&s->lock);
+	s->running = false;
 }
 
 static int

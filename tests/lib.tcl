@@ -1076,3 +1076,19 @@ proc must_re_groups {id pattern what} {
 		eof { fail "connection closed waiting for $what" }
 	}
 }
+
+# Memory bounds for tests that measure the daemon's RSS.  Under
+# AddressSanitizer freed memory waits in a quarantine (256 MB by default)
+# and every allocation has red zones: keep the quarantine small for the
+# daemon this test starts, and return how much more RSS to allow (a
+# factor for the bound).
+proc rss_test_setup {} {
+	global env sshchatd
+	set opts [expr {[info exists env(ASAN_OPTIONS)] ? $env(ASAN_OPTIONS) : ""}]
+	set env(ASAN_OPTIONS) [string trimleft \
+		"$opts:quarantine_size_mb=1:thread_local_quarantine_size_kb=64" :]
+	if {![catch {exec ldd $sshchatd} libs] && [string match *libasan* $libs]} {
+		return 2
+	}
+	return 1
+}
