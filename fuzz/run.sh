@@ -2,7 +2,7 @@
 # Build the libFuzzer harnesses with clang (ASan + UBSan + libFuzzer) from
 # the real sources in src/, then run each for FUZZ_SECONDS seconds.
 #
-#   fuzz/run.sh [TARGET...]      TARGET: userdb command render record
+#   fuzz/run.sh [TARGET...]      TARGET: userdb command render record screen
 #                                (default: all of them)
 #
 # Environment:
@@ -31,7 +31,7 @@ top_builddir=${top_builddir:-$srcdir}
 top_builddir=$(cd "$top_builddir" && pwd)
 build=${FUZZ_BUILD_DIR:-$top_builddir/fuzz/build}
 seconds=${FUZZ_SECONDS:-60}
-all_targets="userdb command render record"
+all_targets="userdb command render record screen"
 targets=${*:-$all_targets}
 
 skip() {
@@ -156,6 +156,7 @@ extra_args() {
 	command) echo "-max_len=5000" ;;
 	render) echo "-max_len=1024" ;;
 	record) echo "-max_len=70000" ;;
+	screen) echo "-max_len=2000" ;;
 	esac
 }
 

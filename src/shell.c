@@ -31,7 +31,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
-#include <inttypes.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -50,6 +49,7 @@
 
 #include "messages.h"
 #include "record.h"
+#include "screen.h"
 #include "shell.h"
 #include "util.h"
 
@@ -904,8 +904,8 @@ report_screen(void)
 	static const char room[96];
 	struct buf rec = { 0 };
 	char head[sizeof(room)];
-	int n;
-	size_t erase;
+	struct screen_counts now;
+	size_t n, erase;
 
 	if (!tty.raw && in.installed && !server.reported.sent) {
 		/* No screen to report, but the daemon holds keys until told. */
@@ -931,16 +931,18 @@ report_screen(void)
 	rl_on_new_line();
 	rl_redisplay();
 	tty.capture = NULL;
-	n = snprintf(head, sizeof(head), "%" PRIu64 " %" PRIu64 " %" PRIu64
-	    " %d %zu\n", in.read_total, tty.written, server.recs, tty.cols,
-	    erase);
-	if (n > 0 && (size_t)n < sizeof(head) &&
-	    rec.len - sizeof(head) + (size_t)n < RECORD_MAX) {
-		char *start = rec.data + sizeof(head) - (size_t)n;
+	now = (struct screen_counts){
+		.in = in.read_total,
+		.out = tty.written,
+		.recs = server.recs,
+		.cols = tty.cols,
+	};
+	n = screen_report_head(head, sizeof(head), &now, erase);
+	if (n > 0 && rec.len - sizeof(head) + n < RECORD_MAX) {
+		char *start = rec.data + sizeof(head) - n;
 
-		memcpy(start, head, (size_t)n);
-		send_record(REC_SCREEN, start,
-		    rec.len - sizeof(head) + (size_t)n);
+		memcpy(start, head, n);
+		send_record(REC_SCREEN, start, rec.len - sizeof(head) + n);
 		server.reported.in = in.read_total;
 		server.reported.out = tty.written;
 		server.reported.recs = server.recs;
