@@ -34,9 +34,6 @@
 
 #include "record.h"
 #include "util.h"
-#ifdef FUZZ_PROPOSED_RECORD_LIST
-#include "proposed/record-list.h"
-#endif
 
 #include "fuzz-check.h"
 

@@ -94,14 +94,9 @@ for f in "$srcdir"/src/*.c; do
 	grep -q '^main(' "$f" || core_srcs="$core_srcs $f"
 done
 
-# The proposed record_split_list() until it is in src/record.c.
 record_extra=
-if ! grep -q 'record_split_list' "$srcdir/src/record.h"; then
-	record_extra=$srcdir/fuzz/proposed/record-list.c
-	cppflags="$cppflags -DFUZZ_PROPOSED_RECORD_LIST"
-fi
 
-headers=$(ls "$srcdir"/src/*.h "$srcdir"/fuzz/*.h "$srcdir"/fuzz/proposed/*.h \
+headers=$(ls "$srcdir"/src/*.h "$srcdir"/fuzz/*.h \
 	"$top_builddir/config.h" 2>/dev/null)
 
 # compile SRC OBJ EXTRA_FLAGS: only when SRC or a header is newer.

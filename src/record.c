@@ -5,11 +5,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
 #include "record.h"
+#include "util.h"
 
 static int
 send_record(int fd, int type, const void *data, size_t len, int flags)
@@ -67,4 +69,49 @@ record_recv(int fd, int *type, char *buf)
 	memmove(buf, buf + 1, (size_t)n - 1);
 	buf[n - 1] = '\0';
 	return n - 1;
+}
+
+char **
+record_split_list(const char *data, size_t len, size_t *n)
+{
+	size_t off, l, count = 0, i = 0;
+	char **list;
+
+	for (off = 0; off < len; off += l + 1) {
+		l = strnlen(data + off, len - off);
+		count += l > 0;
+	}
+	list = xcalloc(count + 1, sizeof(*list));
+	for (off = 0; off < len; off += l + 1) {
+		l = strnlen(data + off, len - off);
+		if (l > 0) {
+			list[i++] = xstrndup(data + off, l);
+		}
+	}
+	*n = count;
+	return list;
+}
+
+void
+record_free_list(char **list)
+{
+	if (list == NULL) {
+		return;
+	}
+	for (size_t i = 0; list[i] != NULL; i++) {
+		free(list[i]);
+	}
+	free(list);
+}
+
+size_t
+record_split_answers(char *data, size_t len, char **out, size_t max)
+{
+	size_t off = 0, n = 0;
+
+	while (off < len && n < max) {
+		out[n++] = data + off;
+		off += strnlen(data + off, len - off) + 1;
+	}
+	return n;
 }

@@ -54,4 +54,23 @@ int record_send_nowait(int fd, int type, const void *data, size_t len);
  */
 ssize_t record_recv(int fd, int *type, char *buf);
 
+/*
+ * The items of a NUL-separated list payload (REC_COMMANDS,
+ * REC_COMPLETIONS) of len bytes, as malloc'd copies, empty items
+ * skipped; a missing NUL after the last item is allowed.  Returns a
+ * NULL-terminated array (never NULL; { NULL } for no items) and sets *n
+ * to the number of items.  Free with record_free_list().
+ */
+char **record_split_list(const char *data, size_t len, size_t *n);
+void record_free_list(char **list);
+
+/*
+ * Split, in place, the answers of a REC_SECRETS payload (or the prompts
+ * of a REC_ASK) as record_recv() returns it: len bytes followed by a NUL.
+ * Empty items are kept (an empty answer is an answer); a trailing NUL
+ * ends the last item and does not start a new one.  Stores at most max
+ * pointers into data in out and returns how many.
+ */
+size_t record_split_answers(char *data, size_t len, char **out, size_t max);
+
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "messages.h"
+#include "record.h"
 #include "runner.h"
 #include "util.h"
 
@@ -63,10 +64,7 @@ runner_answers(struct runner *r, char *data, size_t len)
 	}
 	r->pending = NULL;
 	r->pending_len = 0;
-	for (size_t off = 0; off < len && n < ANSWERS_MAX; n++) {
-		answers[n] = data + off;
-		off += strnlen(data + off, len - off) + 1;
-	}
+	n = (int)record_split_answers(data, len, answers, ANSWERS_MAX);
 	answers[n] = NULL;
 	run(r, line, line_len, answers, n);
 	secure_zero(data, len);

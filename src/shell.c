@@ -243,31 +243,27 @@ open_out(void)
 	set_nonblock(STDOUT_FILENO, true);
 }
 
+/* Before fatal()'s message: readline off the terminal. */
 static void
-die(const char *msg)
+fatal_cleanup(void)
 {
 	if (in.installed) {
 		rl_callback_handler_remove();
 	}
-	fprintf(stderr, "sshchat-shell: %s\n", msg);
-	shell_exit(1);
 }
 
 static void
 send_record(int type, const char *data, size_t len)
 {
 	if (record_send(SHELL_FD, type, data, len) < 0) {
-		die("lost the connection to the server");
+		fatal("lost the connection to the server");
 	}
 }
 
 static void
 free_list(char ***list, size_t *n)
 {
-	for (size_t i = 0; i < *n; i++) {
-		free((*list)[i]);
-	}
-	free(*list);
+	record_free_list(*list);
 	*list = NULL;
 	*n = 0;
 }
@@ -275,20 +271,8 @@ free_list(char ***list, size_t *n)
 static void
 parse_list(const char *data, size_t len, char ***list, size_t *n)
 {
-	const char *p = data, *end = data + len;
-
 	free_list(list, n);
-	*list = xcalloc(1, sizeof(char *));
-	while (p < end) {
-		size_t l = strnlen(p, (size_t)(end - p));
-
-		if (l > 0) {
-			*list = xrealloc(*list, (*n + 2) * sizeof(char *));
-			(*list)[(*n)++] = xstrndup(p, l);
-			(*list)[*n] = NULL;
-		}
-		p += l + 1;
-	}
+	*list = record_split_list(data, len, n);
 }
 
 /* Print text above the prompt and the half-typed line, then redraw them. */
@@ -681,7 +665,7 @@ read_record(int *type, size_t *len)
 			*type = -1;
 			return 1;
 		}
-		die("lost the connection to the server");
+		fatal("lost the connection to the server");
 	}
 	if (n == 0 && *type == 0) {
 		return 0;
@@ -746,7 +730,7 @@ fetch_users(const char *word)
 			break;
 		}
 		if (!read_record(&type, &len)) {
-			die("lost the connection to the server");
+			fatal("lost the connection to the server");
 		}
 		if (type == REC_COMPLETIONS) {
 			parse_list(server.rbuf, len, &in.matches,
@@ -1018,7 +1002,7 @@ run_interactive(void)
 			if (errno == EINTR) {
 				continue;
 			}
-			die("poll failed");
+			fatal("poll failed");
 		}
 		if (n == 0) {
 			flush_out();
@@ -1040,7 +1024,7 @@ run_interactive(void)
 		}
 		if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)) {
 			if (!read_record(&type, &len)) {
-				die("the server closed the session");
+				fatal("the server closed the session");
 			}
 			if (type >= 0) {
 				handle_record(type, server.rbuf, len, NULL);
@@ -1154,6 +1138,7 @@ shell_run(const char *command)
 void
 shell_init(void)
 {
+	fatal_setup("sshchat-shell", fatal_cleanup, shell_exit);
 	in.keys = xmalloc(KEYS_SIZE);
 }
 

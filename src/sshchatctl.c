@@ -15,7 +15,6 @@
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,26 +84,15 @@ restore_terminal(void)
 	}
 }
 
+/* Before fatal()'s message: the terminal as it was. */
 static void
-die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-
-static void
-die(const char *fmt, ...)
+fatal_cleanup(void)
 {
-	va_list ap;
-
 	if (rl_installed) {
 		rl_callback_handler_remove();
 		rl_installed = false;
 	}
 	restore_terminal();
-	fflush(stdout);
-	fputs("sshchatctl: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
 }
 
 static void
@@ -133,7 +121,7 @@ setup_signals(void)
 	const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH };
 
 	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
-		die("pipe: %s", strerror(errno));
+		fatal("pipe: %s", strerror(errno));
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -162,17 +150,17 @@ connect_socket(const char *path)
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sa.sun_path)) {
-		die("cannot connect to %s: the path is too long", path);
+		fatal("cannot connect to %s: the path is too long", path);
 	}
 	memcpy(sa.sun_path, path, strlen(path));
 	sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (sock < 0) {
-		die("socket: %s", strerror(errno));
+		fatal("socket: %s", strerror(errno));
 	}
 	if (connect(sock, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		int e = errno;
 
-		die("cannot connect to %s: %s (%s)", path, strerror(e),
+		fatal("cannot connect to %s: %s (%s)", path, strerror(e),
 		    e == EACCES || e == EPERM ? "only root and sshchatd's user "
 		    "may use it" : "is sshchatd running?");
 	}
@@ -624,7 +612,7 @@ console(void)
 			if (errno == EINTR) {
 				continue;
 			}
-			die("poll: %s", strerror(errno));
+			fatal("poll: %s", strerror(errno));
 		}
 		if (pfd[2].revents != 0) {
 			drain_sig_pipe();
@@ -733,6 +721,8 @@ main(int argc, char **argv)
 	char *path;
 	bool json = false;
 	int ch, status;
+
+	fatal_setup("sshchatctl", fatal_cleanup, NULL);
 
 	/* "+": the first word that is not an option starts the command. */
 	while ((ch = getopt_long(argc, argv, "+hVS:s:", longopts,

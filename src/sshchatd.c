@@ -51,21 +51,6 @@ usage(FILE *fp)
 	    "                [-p port] [-S state_dir] [-u users_file]\n");
 }
 
-static void die(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2), noreturn));
-
-static void
-die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("sshchatd: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
 
 /* Make a relative path absolute against base_dir (the config file's). */
 static void
@@ -127,12 +112,12 @@ detach_begin(void)
 	ssize_t n;
 
 	if (pipe(p) < 0) {
-		die("pipe: %s", strerror(errno));
+		fatal("pipe: %s", strerror(errno));
 	}
 	fflush(stdout);
 	pid = fork();
 	if (pid < 0) {
-		die("fork: %s", strerror(errno));
+		fatal("fork: %s", strerror(errno));
 	}
 	if (pid > 0) {
 		close(p[1]);
@@ -194,26 +179,26 @@ drop_privileges(const char *admin_path)
 	/* cppcheck-suppress getpwnamCalled */
 	pw = getpwnam(options.user);
 	if (pw == NULL) {
-		die("User %s: no such user (create it, e.g. useradd --system "
+		fatal("User %s: no such user (create it, e.g. useradd --system "
 		    "%s)", options.user, options.user);
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
 		char *p = xasprintf("%s%s", options.state_dir, files[i]);
 
 		if (lchown(p, pw->pw_uid, pw->pw_gid) < 0 && errno != ENOENT) {
-			die("chown %s: %s", p, strerror(errno));
+			fatal("chown %s: %s", p, strerror(errno));
 		}
 		free(p);
 	}
 	if (lchown(admin_path, pw->pw_uid, pw->pw_gid) < 0) {
-		die("chown %s: %s", admin_path, strerror(errno));
+		fatal("chown %s: %s", admin_path, strerror(errno));
 	}
 	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 ||
 	    setuid(pw->pw_uid) < 0) {
-		die("cannot become %s: %s", options.user, strerror(errno));
+		fatal("cannot become %s: %s", options.user, strerror(errno));
 	}
 	if (setuid(0) == 0) {
-		die("dropping privileges to %s failed: root is still possible",
+		fatal("dropping privileges to %s failed: root is still possible",
 		    options.user);
 	}
 	info("running as %s (uid %ld)", options.user, (long)pw->pw_uid);
@@ -227,14 +212,14 @@ check_state_dir(const char *dir)
 	if (stat(dir, &st) < 0) {
 		if (errno != ENOENT || mkdir(dir, 0700) < 0 ||
 		    stat(dir, &st) < 0) {
-			die("state directory %s: %s", dir, strerror(errno));
+			fatal("state directory %s: %s", dir, strerror(errno));
 		}
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		die("state directory %s: not a directory", dir);
+		fatal("state directory %s: not a directory", dir);
 	}
 	if ((st.st_mode & 022) != 0) {
-		die("state directory %s: mode %04o is writable by others "
+		fatal("state directory %s: mode %04o is writable by others "
 		    "(chmod 700 %s)", dir, (unsigned)(st.st_mode & 07777), dir);
 	}
 }
@@ -277,7 +262,7 @@ open_store(void)
 	int n;
 
 	if (store_open(path, &so, err, sizeof(err)) < 0) {
-		die("%s", err);
+		fatal("%s", err);
 	}
 	free(path);
 	n = store_recover_sessions(recovered, NULL);
@@ -375,10 +360,11 @@ main(int argc, char **argv)
 	struct signalfd_siginfo si;
 	sigset_t mask;
 
+	fatal_setup("sshchatd", NULL, NULL);
 	malloc_tune(argv);
 	while ((ch = getopt(argc, argv, "DdeTtVf:hl:o:p:S:u:")) != -1) {
 		if (ncl >= (int)ARRAY_SIZE(cl_key)) {
-			die("too many options");
+			fatal("too many options");
 		}
 		switch (ch) {
 		case 'D':
@@ -418,7 +404,7 @@ main(int argc, char **argv)
 				eq = strchr(optarg, ' ');
 			}
 			if (eq == NULL) {
-				die("-o %s: expected keyword=value", optarg);
+				fatal("-o %s: expected keyword=value", optarg);
 			}
 			*eq = '\0';
 			cl_key[ncl] = optarg;
@@ -464,7 +450,7 @@ main(int argc, char **argv)
 	umask(077);
 	conf_defaults();
 	if (getcwd(cwd, sizeof(cwd)) == NULL) {
-		die("getcwd: %s", strerror(errno));
+		fatal("getcwd: %s", strerror(errno));
 	}
 	config_dir = xstrdup(cwd);
 	if (config == NULL && access(DEFAULT_CONFIG, F_OK) == 0) {
@@ -474,7 +460,7 @@ main(int argc, char **argv)
 		char *tmp = xstrdup(config);
 
 		if (conf_load(config, err, sizeof(err)) < 0) {
-			die("%s", err);
+			fatal("%s", err);
 		}
 		free(config_dir);
 		config_dir = xstrdup(dirname(tmp));
@@ -488,7 +474,7 @@ main(int argc, char **argv)
 	}
 	for (int i = 0; i < ncl; i++) {
 		if (conf_set(cl_key[i], cl_val[i], err, sizeof(err)) < 0) {
-			die("%s", err);
+			fatal("%s", err);
 		}
 	}
 	absolutize(&options.users_file, cwd);
@@ -498,7 +484,7 @@ main(int argc, char **argv)
 	absolutize(&options.admin_socket, cwd);
 	free(config_dir);
 	if (gate_configure(err, sizeof(err)) < 0) {
-		die("%s", err);
+		fatal("%s", err);
 	}
 	find_shell(argv[0]);
 	if (options.host_key[0] == '\0') {
@@ -523,13 +509,13 @@ main(int argc, char **argv)
 	/* Everything is checked before anyone is served. */
 	log_set_stderr(true);
 	if (userdb_init(options.users_file, err, sizeof(err)) < 0) {
-		die("%s", err);
+		fatal("%s", err);
 	}
 	if (access(options.shell_path, X_OK) < 0) {
-		die("chat shell %s: %s", options.shell_path, strerror(errno));
+		fatal("chat shell %s: %s", options.shell_path, strerror(errno));
 	}
 	if (listener_check_algorithms(err, sizeof(err)) < 0) {
-		die("%s", err);
+		fatal("%s", err);
 	}
 	if (test_only) {
 		struct userdb *db = userdb_acquire();
@@ -547,7 +533,7 @@ main(int argc, char **argv)
 	}
 	check_state_dir(options.state_dir);
 	if (log_open(options.state_dir, err, sizeof(err)) < 0) {
-		die("%s", err);
+		fatal("%s", err);
 	}
 	log_set_stderr(log_stderr);
 	/*
@@ -555,22 +541,22 @@ main(int argc, char **argv)
 	 * daemon stops here, before it opens the store.
 	 */
 	if (admin_listen(admin_path, err, sizeof(err)) < 0) {
-		die("%s", err);
+		fatal("%s", err);
 	}
 	if (hostkey_ensure(hostkey, fp, sizeof(fp), err, sizeof(err)) < 0) {
-		die("%s", err);
+		fatal("%s", err);
 	}
 	open_store();
 	raise_fd_limit();
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	if (sfd < 0) {
-		die("signalfd: %s", strerror(errno));
+		fatal("signalfd: %s", strerror(errno));
 	}
 	ssh_init();
 	log_ssh_thread_init(0);
 	if (listener_listen(options.listen_address, options.port, hostkey,
 	    &bound_port, err, sizeof(err)) < 0) {
-		die("%s", err);
+		fatal("%s", err);
 	}
 	info("host key %s %s", hostkey, fp);
 	drop_privileges(admin_path);
@@ -579,10 +565,10 @@ main(int argc, char **argv)
 		warn("%s; shells will be started one by one", err);
 	}
 	if (listener_start() < 0) {
-		die("cannot start the listener: %s", strerror(errno));
+		fatal("cannot start the listener: %s", strerror(errno));
 	}
 	if (admin_start(admin_path, err, sizeof(err)) < 0) {
-		die("%s", err);
+		fatal("%s", err);
 	}
 	info("listening on %s port %d", options.listen_address, bound_port);
 	{

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,41 @@ oom(void)
 
 	(void)!write(STDERR_FILENO, m, sizeof(m) - 1);
 	abort();
+}
+
+static struct {
+	const char *prog;
+	void (*cleanup)(void);
+	void (*exit_fn)(int status) __attribute__((noreturn));
+} fatal_hook = { .prog = "sshchat" };
+
+void
+fatal_setup(const char *prog, void (*cleanup)(void),
+    void (*exit_fn)(int status) __attribute__((noreturn)))
+{
+	fatal_hook.prog = prog;
+	fatal_hook.cleanup = cleanup;
+	fatal_hook.exit_fn = exit_fn;
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (fatal_hook.cleanup != NULL) {
+		fatal_hook.cleanup();
+	}
+	fflush(stdout);
+	fprintf(stderr, "%s: ", fatal_hook.prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	if (fatal_hook.exit_fn != NULL) {
+		fatal_hook.exit_fn(1);
+	}
+	exit(1);
 }
 
 void *

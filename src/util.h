@@ -49,6 +49,20 @@ int64_t wall_ms(void);
 void secure_zero(void *p, size_t n);
 
 /* Format an error message into err (when err is not NULL). */
+/*
+ * The one way a program gives up: "PROG: message" on stderr, then the
+ * program's own exit (fatal_setup): sshchatd exits, sshchatctl and the
+ * shell first put their terminal back.  Before fatal_setup, it exits 1.
+ */
+void fatal(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+/*
+ * prog: the name to print; cleanup (may be NULL) runs before the
+ * message; exit_fn (NULL: exit) ends the program with status 1.
+ */
+void fatal_setup(const char *prog, void (*cleanup)(void),
+    void (*exit_fn)(int status) __attribute__((noreturn)));
+
 void set_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
