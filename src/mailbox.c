@@ -85,6 +85,13 @@ struct mailbox {
 	unsigned long log_id;	/* the session id, for server.log */
 	atomic_bool want_moved;	/* held texts wait for the screen to move */
 	bool pushed;		/* kicked since the thread last looked */
+	bool waiting;		/* the thread sleeps on wake */
+	/*
+	 * The session thread runs a command (mailbox_batch): its own
+	 * pushes do not wake the mailbox thread until the command is done.
+	 */
+	bool batching;
+	pthread_t batcher;
 };
 
 struct mailbox *
@@ -382,7 +389,9 @@ kick(struct mailbox *mb)
 	if (mb->threaded) {
 		/* It may be flushing with the lock released: it loops then. */
 		mb->pushed = true;
-		pthread_cond_signal(&mb->wake);
+		if (mb->waiting) {
+			pthread_cond_signal(&mb->wake);
+		}
 	} else if (!mb->kicked) {
 		mb->kicked = true;
 		(void)!write(mb->wake_fd, &one, sizeof(one));
@@ -393,6 +402,8 @@ bool
 mailbox_push(struct mailbox *mb, int type, const char *data, size_t len,
     int64_t msg_id)
 {
+	bool signal = false;
+
 	if (len + 1 > RECORD_MAX) {
 		/* Never inside a UTF-8 sequence. */
 		len = RECORD_MAX - 1;
@@ -439,11 +450,25 @@ mailbox_push(struct mailbox *mb, int type, const char *data, size_t len,
 		remember(mb, msg_id);
 	}
 	enqueue(mb, type, data, len, msg_id);
-	/* Without a thread, what the socket takes goes now. */
-	if (mb->threaded || drain(mb, false) || mb->head != NULL) {
+	if (mb->threaded) {
+		/*
+		 * Woken after the lock is released, so that it does not
+		 * wake only to wait for the lock (fan-out pushes to many).
+		 */
+		mb->pushed = true;
+		if (!mb->batching ||
+		    !pthread_equal(pthread_self(), mb->batcher)) {
+			signal = mb->waiting;
+			mb->waiting = false;
+		}
+	} else if (drain(mb, false) || mb->head != NULL) {
+		/* Without a thread, what the socket takes went now. */
 		kick(mb);
 	}
 	pthread_mutex_unlock(&mb->lock);
+	if (signal) {
+		pthread_cond_signal(&mb->wake);
+	}
 	return true;
 }
 
@@ -455,6 +480,27 @@ mailbox_set_screen(struct mailbox *mb, const struct mailbox_screen *scr)
 	mb->has_screen = true;
 	kick(mb);
 	pthread_mutex_unlock(&mb->lock);
+}
+
+void
+mailbox_batch(struct mailbox *mb, bool on)
+{
+	bool signal = false;
+
+	if (mb == NULL) {
+		return;
+	}
+	pthread_mutex_lock(&mb->lock);
+	mb->batching = on && mb->threaded;
+	mb->batcher = pthread_self();
+	if (!on && mb->pushed && mb->waiting) {
+		mb->waiting = false;
+		signal = true;
+	}
+	pthread_mutex_unlock(&mb->lock);
+	if (signal) {
+		pthread_cond_signal(&mb->wake);
+	}
 }
 
 void
@@ -505,9 +551,13 @@ mailbox_main(void *arg)
 			    (mb->retry_ms - now);
 			ts.tv_sec = (time_t)(at / 1000);
 			ts.tv_nsec = (long)(at % 1000) * 1000000;
+			mb->waiting = true;
 			(void)pthread_cond_timedwait(&mb->wake, &mb->lock, &ts);
+			mb->waiting = false;
 		} else if (!mb->pushed) {
+			mb->waiting = true;
 			pthread_cond_wait(&mb->wake, &mb->lock);
+			mb->waiting = false;
 		}
 		mb->pushed = false;
 	}

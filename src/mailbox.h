@@ -86,6 +86,13 @@ struct mailbox_screen {
 /* The mailbox thread shows text through scr from now on. */
 void mailbox_set_screen(struct mailbox *mb, const struct mailbox_screen *scr);
 /*
+ * The session thread begins (on) or ends a command: what it pushes
+ * meanwhile wakes the mailbox thread only at the end, in one go (others'
+ * pushes wake it at once).  The reply to a command costs no thread switch
+ * while the command runs, and what others send is not held up by it.
+ */
+void mailbox_batch(struct mailbox *mb, bool on);
+/*
  * The session thread: the terminal moved (output read, a report came);
  * a text held for it (MAILBOX_HOLD) may go now.  Cheap when none waits.
  */

@@ -45,6 +45,7 @@
 #include "prefs.h"
 #include "messages.h"
 #include "ratelimit.h"
+#include "relay.h"
 #include "record.h"
 #include "router.h"
 #include "runner.h"
@@ -57,23 +58,6 @@
 
 /* Input taken from the channel as it arrives, before the shell reads it. */
 #define STALE_WAIT_MS 1000	/* see screen_check() */
-#define INBUF_MAX (64 * 1024)
-
-/*
- * libssh 0.10 grants a channel a window of 1,280,000 bytes (WINDOWBASE in
- * its channels.c) and tops it up to that again when the window plus what
- * waits unread in its buffer falls under half of it: so at most 1,920,000
- * bytes can be unread there from a client that keeps to the window.  But
- * every ssh_channel_read() also tops the window up when it is under half,
- * whatever waits unread: reading a little at a time granted 1,280,000
- * more bytes for every few KiB read, and a client sending as fast as
- * allowed (stock ssh piping a file) filled the daemon's memory until
- * libssh gave up at 256 MiB, freed the buffer and crashed on it in the
- * next ssh_channel_poll().  So pull_input() reads only all of it at once,
- * and a client with more unread than CHAN_WINDOW_MAX (plus
- * InputWindowSlack) sent past its window and is disconnected.
- */
-#define CHAN_WINDOW_MAX (1280000 + 1280000 / 2)
 
 struct sess {
 	struct session pub;
@@ -86,20 +70,10 @@ struct sess {
 	int auth_tries;
 	bool authed, want_shell, has_pty, disconnect, locked, idle_warned;
 	bool no_color;		/* the client sent NO_COLOR */
-	bool chan_closed, client_eof, stdin_closed;
-	/*
-	 * data_cb left input in libssh's channel buffer.  Only then is it
-	 * worth asking ssh_channel_poll(), which polls the socket itself.
-	 */
-	bool input_held;
-	/* The client sent past its window; nothing more is taken from it. */
-	bool window_overrun;
-	bool out_open, err_open, core_open;
-	/* What each fd is polled for (watch_fd); 0: not. */
-	short in_events, out_events, err_events;
-	short term_events;	/* in_fd == out_fd (a socket): both ways */
+	struct relay relay;	/* channel <-> shell (relay.h) */
+	bool core_open;
 	bool core_full;		/* the mailbox waits for room in the socket */
-	short core_events;
+	short core_events;	/* what the record socket is polled for */
 	char term[64];
 	int cols, rows;
 	char *command;
@@ -116,24 +90,15 @@ struct sess {
 	char origin[96];	/* for the audit log */
 	int shell_status;	/* from REC_STATUS; -1 until it comes */
 	struct shell_proc sp;
-	struct buf inbuf;
-	size_t inoff;
 	int64_t end_deadline;
 	char *rbuf;
-	/* InputRate/InputBurst: bytes given to the shell. */
-	struct token_bucket in_budget;
-	bool in_slowed;		/* input waits for the budget */
-	int64_t in_told_ms;	/* when the user and the log were last told */
-	uint64_t in_slowed_count;	/* episodes since then */
 	/*
-	 * The chat shell's screen, as it last reported it (screen.h).
-	 * in_written and out_read count the bytes through the shell's
-	 * terminal socket.  Input waits for the first report (the terminal
-	 * is not raw before it).
+	 * The chat shell's screen, as it last reported it (screen.h),
+	 * against the relay's byte counts.  Input waits for the first
+	 * report (the terminal is not raw before it).
 	 */
 	struct screen screen;
 	bool screen_shown;	/* the mailbox shows text through the screen */
-	uint64_t in_written, out_read;
 };
 
 static atomic_ulong next_id;
@@ -284,272 +249,29 @@ window_change_cb(ssh_session ssh, ssh_channel chan, int cols, int rows,
 	return 0;
 }
 
-/*
- * How many of want bytes of input the budget allows now (InputRate,
- * InputBurst).  What it does not allow waits in inbuf and then in
- * libssh, and the closed window holds the client back: input is slowed
- * down, never dropped.
- * An episode is told to the user and logged at most once a minute.
- */
-static size_t
-input_allowance(struct sess *s, size_t want)
-{
-	int64_t now;
-	double tokens;
-	size_t n;
 
-	if (options.input_rate <= 0 || want == 0) {
-		return want;
-	}
-	now = now_ms();
-	tokens = bucket_refill(&s->in_budget, options.input_rate,
-	    options.input_burst, now);
-	n = tokens >= (double)want ? want : tokens > 0 ? (size_t)tokens : 0;
-	if (n == want) {
-		s->in_slowed = false;
-		return n;
-	}
-	if (!s->in_slowed) {
-		s->in_slowed = true;
-		s->in_slowed_count++;
-		if (s->pub.mbox != NULL &&
-		    (now - s->in_told_ms >= 60000 || s->in_told_ms == 0)) {
-			char *text = xasprintf(MSG_INPUT_SLOWED,
-			    options.input_rate);
 
-			info("input from %s (%s) over InputRate %d bytes/s "
-			    "(burst %d): slowed down, %llu times since last "
-			    "told", s->pub.user[0] ? s->pub.user : "-",
-			    s->pub.addr, options.input_rate,
-			    options.input_burst,
-			    (unsigned long long)s->in_slowed_count);
-			online_print(&s->pub, REC_ERROR, text);
-			free(text);
-			s->in_told_ms = now;
-			s->in_slowed_count = 0;
-		}
-	}
-	return n;
-}
 
-static void
-spend_input(struct sess *s, size_t n)
-{
-	if (options.input_rate > 0) {
-		s->in_budget.tokens -= (double)n;
-	} else {
-		/* Unlimited: a later reload starts from a full budget. */
-		bucket_init(&s->in_budget, options.input_burst, now_ms());
-	}
-}
 
-/* A chat shell on a PTY gets no input before it reported its screen. */
-static bool
-input_waits(const struct sess *s)
-{
-	return s->sp.pty && s->command == NULL && !s->screen.seen;
-}
 
-/* Poll fd for want (cb), or not at all (0); *cur: what it is polled for. */
-static void
-watch_fd(struct sess *s, int fd, short want, short *cur,
-    ssh_event_callback cb)
-{
-	if (want == *cur) {
-		return;
-	}
-	if (*cur != 0) {
-		ssh_event_remove_fd(s->ev, fd);
-	}
-	if (want != 0) {
-		ssh_event_add_fd(s->ev, fd, want, cb, s);
-	}
-	*cur = want;
-}
 
-/*
- * Whether libssh may be asked about the channel's input: never once the
- * channel is closed, the client broke the window, or libssh failed
- * (SSH_FATAL: it may have freed the channel's buffer, which
- * ssh_channel_poll() would then dereference).  No system call.
- */
-static bool
-channel_readable(struct sess *s)
-{
-	return s->chan != NULL && !s->chan_closed && !s->window_overrun &&
-	    ssh_channel_is_closed(s->chan) == 0 &&
-	    ssh_get_error_code(s->ssh) != SSH_FATAL &&
-	    (ssh_get_status(s->ssh) & (SSH_CLOSED | SSH_CLOSED_ERROR)) == 0;
-}
 
-/*
- * Give the shell what waits in inbuf, as fast as InputRate's budget
- * allows; the rest waits, inbuf fills, input stays in libssh and the
- * window holds the client back.
- */
-static void
-flush_input(struct sess *s)
-{
-	if (input_waits(s)) {
-		return;
-	}
-	while (s->inoff < s->inbuf.len && s->sp.in_fd >= 0) {
-		size_t want = input_allowance(s, s->inbuf.len - s->inoff);
-		ssize_t n;
 
-		if (want == 0) {
-			break;
-		}
-		n = write(s->sp.in_fd, s->inbuf.data + s->inoff, want);
-		if (n < 0) {
-			if (errno == EINTR) {
-				continue;
-			}
-			if (errno != EAGAIN) {
-				/* The shell is gone; its output will say so. */
-				s->inoff = s->inbuf.len;
-			}
-			break;
-		}
-		spend_input(s, (size_t)n);
-		s->inoff += (size_t)n;
-		s->in_written += (uint64_t)n;
-	}
-	if (s->inoff == s->inbuf.len) {
-		s->inbuf.len = s->inoff = 0;
-		if (s->client_eof && !s->sp.pty && !s->stdin_closed &&
-		    s->sp.in_fd >= 0 && (!s->input_held ||
-		    !channel_readable(s) ||
-		    ssh_channel_poll(s->chan, 0) <= 0)) {
-			watch_fd(s, s->sp.in_fd, 0, &s->in_events, NULL);
-			close(s->sp.in_fd);
-			s->sp.in_fd = -1;
-			s->stdin_closed = true;
-		}
-	}
-}
 
-/* Bytes in inbuf the shell has not read yet. */
-static size_t
-inbuf_pending(const struct sess *s)
-{
-	return s->inbuf.len - s->inoff;
-}
 
-/* Drop what the shell has read from the front of inbuf. */
-static void
-inbuf_compact(struct sess *s)
-{
-	if (s->inoff == 0) {
-		return;
-	}
-	if (s->inoff < s->inbuf.len) {
-		memmove(s->inbuf.data, s->inbuf.data + s->inoff,
-		    s->inbuf.len - s->inoff);
-	}
-	s->inbuf.len -= s->inoff;
-	s->inoff = 0;
-}
 
-/*
- * The most the client may leave unread in libssh: what libssh can have
- * granted, and InputWindowSlack.
- */
-static size_t
-chan_held_max(void)
-{
-	return (size_t)CHAN_WINDOW_MAX + (size_t)options.input_window_slack;
-}
 
-/* The client sent past its window: log it and end the session. */
-static void
-window_overrun(struct sess *s, size_t held)
-{
-	s->window_overrun = true;
-	s->disconnect = true;
-	info("%s (%s) sent past the channel window: %zu bytes unread, "
-	    "at most %zu allowed; disconnecting",
-	    s->pub.user[0] ? s->pub.user : "-", s->pub.addr, held,
-	    chan_held_max());
-}
-
-/*
- * Input data_cb could not take stays in libssh's channel buffer, and
- * libssh offers it again only when another packet arrives; pull it once
- * there is room, or a client that sent everything and then EOF stalls.
- * It is taken all at once, never a little: each ssh_channel_read() may
- * grant the client a whole new window (see CHAN_WINDOW_MAX), and
- * emptying the buffer is what keeps the unread part within one window.
- */
-static void
-pull_input(struct sess *s)
-{
-	size_t pending;
-	int avail, n;
-
-	if (!s->input_held || s->sp.pid <= 0 || !channel_readable(s)) {
-		return;
-	}
-	avail = ssh_channel_poll(s->chan, 0);
-	if (avail <= 0) {
-		s->input_held = false;
-		return;
-	}
-	if ((size_t)avail > chan_held_max()) {
-		window_overrun(s, (size_t)avail);
-		return;
-	}
-	pending = inbuf_pending(s);
-	if (pending + (size_t)avail > chan_held_max()) {
-		return;		/* the shell reads some first */
-	}
-	inbuf_compact(s);
-	buf_reserve(&s->inbuf, (size_t)avail);
-	n = ssh_channel_read_nonblocking(s->chan,
-	    s->inbuf.data + s->inbuf.len, (uint32_t)avail, 0);
-	if (n <= 0) {
-		return;
-	}
-	s->inbuf.len += (size_t)n;
-	s->inbuf.data[s->inbuf.len] = '\0';
-	s->input_held = n < avail;
-	flush_input(s);
-}
-
-/*
- * Channel data: len is everything libssh holds unread for the channel,
- * this packet included, so the window check costs a comparison.
- */
+/* Channel data: to the relay (relay_take). */
 static int
 data_cb(ssh_session ssh, ssh_channel chan, void *data, uint32_t len,
     int is_stderr, void *userdata)
 {
 	struct sess *s = userdata;
-	size_t pending, take;
 
-	if (is_stderr || s->window_overrun) {
-		return (int)len;	/* dropped: nobody reads it */
+	if (!is_stderr) {
+		s->pub.last_input_ms = now_ms();
 	}
-	if (len > chan_held_max()) {
-		window_overrun(s, len);
-		return (int)len;
-	}
-
-	/* Before the shell starts, input is kept for it. */
-	s->pub.last_input_ms = now_ms();
-	pending = inbuf_pending(s);
-	take = pending < INBUF_MAX ? INBUF_MAX - pending : 0;
-	if (take > len) {
-		take = len;
-	}
-	if (take > 0) {
-		inbuf_compact(s);
-		buf_append(&s->inbuf, data, take);
-		flush_input(s);
-	}
-	s->input_held = take < len;
-	/* What we did not take stays in libssh and holds the window shut. */
-	return (int)take;
+	return relay_take(&s->relay, data, len, is_stderr != 0);
 }
 
 static void
@@ -558,8 +280,8 @@ eof_cb(ssh_session ssh, ssh_channel chan, void *userdata)
 	struct sess *s = userdata;
 
 	debug("channel eof from client");
-	s->client_eof = true;
-	flush_input(s);
+	s->relay.client_eof = true;
+	relay_flush_input(&s->relay);
 }
 
 static void
@@ -568,7 +290,7 @@ close_cb(ssh_session ssh, ssh_channel chan, void *userdata)
 	struct sess *s = userdata;
 
 	debug("channel close from client");
-	s->chan_closed = true;
+	s->relay.chan_closed = true;
 }
 
 static ssh_channel
@@ -580,6 +302,7 @@ channel_open_cb(ssh_session ssh, void *userdata)
 		return NULL;
 	}
 	s->chan = ssh_channel_new(ssh);
+	s->relay.chan = s->chan;
 	if (s->chan == NULL) {
 		return NULL;
 	}
@@ -600,55 +323,6 @@ channel_open_cb(ssh_session ssh, void *userdata)
 	return s->chan;
 }
 
-/* Shell output -> channel. */
-
-static int
-out_cb(socket_t fd, int revents, void *userdata)
-{
-	struct sess *s = userdata;
-	bool is_err = fd == s->sp.err_fd;
-	/*
-	 * A page: what one read touches of a session thread's stack stays
-	 * resident for the session (16 KiB here cost 18 KB per session at
-	 * 3,000).  More waiting makes the poll fire again.
-	 */
-	char buf[4096];
-	uint32_t win;
-	ssize_t n;
-
-	if (s->chan == NULL || s->chan_closed) {
-		return 0;
-	}
-	win = ssh_channel_window_size(s->chan);
-	if (win == 0) {
-		/* The client is not reading; stop polling until it does. */
-		return 0;
-	}
-	n = read(fd, buf, win < sizeof(buf) ? win : sizeof(buf));
-	if (n > 0) {
-		int w;
-
-		if (!is_err) {
-			s->out_read += (uint64_t)n;
-		}
-		w = is_err ? ssh_channel_write_stderr(s->chan, buf,
-		    (uint32_t)n) : ssh_channel_write(s->chan, buf, (uint32_t)n);
-
-		if (w == SSH_ERROR) {
-			s->chan_closed = true;
-		}
-		return 0;
-	}
-	if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-		/* EOF, or EIO from a PTY master: the shell's end is closed. */
-		if (is_err) {
-			s->err_open = false;
-		} else {
-			s->out_open = false;
-		}
-	}
-	return 0;
-}
 
 /*
  * The shell's screen.  When it is as the shell last reported it, the
@@ -688,7 +362,8 @@ screen_update(struct sess *s, const char *data, size_t len)
 	}
 	/* An empty report: a shell that cannot keep its terminal raw. */
 	if (first) {
-		flush_input(s);
+		s->relay.hold_input = false;
+		relay_flush_input(&s->relay);
 	}
 	if (s->screen.valid && !s->screen_shown) {
 		struct mailbox_screen scr = {
@@ -748,8 +423,8 @@ static enum screen_verdict
 screen_now(struct sess *s, uint64_t sent)
 {
 	struct screen_counts now = {
-		.in = s->in_written,
-		.out = s->out_read,
+		.in = s->relay.in_written,
+		.out = s->relay.out_read,
 		.recs = sent,
 		.cols = s->cols,
 	};
@@ -766,15 +441,7 @@ screen_now(struct sess *s, uint64_t sent)
 static void
 relay_reported_output(struct sess *s)
 {
-	for (int i = 0; i < 16 && s->out_read < s->screen.at.out &&
-	    s->out_open && s->chan != NULL && !s->chan_closed; i++) {
-		uint64_t before = s->out_read;
-
-		(void)out_cb(s->sp.out_fd, POLLIN, s);
-		if (s->out_read == before) {
-			break;
-		}
-	}
+	relay_read_output(&s->relay, s->screen.at.out);
 }
 
 static enum mailbox_direct
@@ -811,7 +478,7 @@ screen_check(void *arg, uint64_t sent, size_t len)
 		s->stale_since = 0;
 	}
 	if (v == SCREEN_STALE || v == SCREEN_NO || s->chan == NULL ||
-	    s->chan_closed ||
+	    s->relay.chan_closed ||
 	    ssh_channel_window_size(s->chan) < len + screen_overhead(&s->screen) ||
 	    backed_up(s)) {
 		return MAILBOX_SHELL;
@@ -830,7 +497,7 @@ screen_show(void *arg, const char *text, size_t len)
 	w = ssh_channel_write(s->chan, b.data, (uint32_t)b.len);
 	buf_free(&b);
 	if (w == SSH_ERROR) {
-		s->chan_closed = true;
+		s->relay.chan_closed = true;
 		return false;
 	}
 	if (ssh_get_poll_flags(s->ssh) & SSH_WRITE_PENDING) {
@@ -962,6 +629,7 @@ run_deferred(struct sess *s)
 	s->deferred = NULL;
 	s->running = true;
 	pthread_mutex_unlock(&s->lock);
+	mailbox_batch(s->pub.mbox, true);
 	switch (type) {
 	case REC_LINE:
 		runner_cancel(&s->run);
@@ -986,6 +654,7 @@ run_deferred(struct sess *s)
 	}
 	secure_zero(data, n);
 	free(data);
+	mailbox_batch(s->pub.mbox, false);
 	pthread_mutex_lock(&s->lock);
 	s->running = false;
 }
@@ -1054,6 +723,8 @@ start_shell(struct sess *s)
 	 * (screen_catch_up): a blocking read would then wait for a record an
 	 * idle shell never sends.
 	 */
+	/* A chat shell on a PTY gets no input before it reported its screen. */
+	s->relay.hold_input = s->sp.pty && s->command == NULL;
 	set_nonblock(s->sp.core_fd, true);
 	snprintf(s->origin, sizeof(s->origin), "session %lu from %s", s->pub.id,
 	    s->pub.addr);
@@ -1082,8 +753,8 @@ start_shell(struct sess *s)
 		error("no mailbox thread for session %lu: its session thread "
 		    "flushes", s->pub.id);
 	}
-	s->out_open = true;
-	s->err_open = s->sp.err_fd >= 0;
+	s->relay.out_open = true;
+	s->relay.err_open = s->sp.err_fd >= 0;
 	s->core_open = true;
 	s->pub.login_time = time(NULL);
 	s->pub.login_ms = now_ms();
@@ -1091,7 +762,7 @@ start_shell(struct sess *s)
 	daemon_stats.logins++;
 	store_session_open(s->pub.id, s->pub.user, s->pub.addr, wall_ms());
 	router_add(&s->pub);
-	flush_input(s);
+	relay_flush_input(&s->relay);
 	if (s->command == NULL && s->has_pty) {
 		send_commands(s);
 		greeting_send(&s->pub);
@@ -1112,50 +783,8 @@ start_shell(struct sess *s)
 	return 0;
 }
 
-/* The shell's input has room again: write what waits for it. */
-static int
-in_cb(socket_t fd, int revents, void *userdata)
-{
-	flush_input(userdata);
-	return 0;
-}
 
-/* The terminal socket, one fd both ways: room for input, output. */
-static int
-term_cb(socket_t fd, int revents, void *userdata)
-{
-	if ((revents & POLLOUT) != 0) {
-		flush_input(userdata);
-	}
-	if ((revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
-		(void)out_cb(fd, revents, userdata);
-	}
-	return 0;
-}
 
-/* Add or remove fds from the event so poll only watches what can move. */
-static void
-update_polling(struct sess *s)
-{
-	bool can_write = s->chan != NULL && !s->chan_closed &&
-	    ssh_channel_window_size(s->chan) > 0;
-	short in = s->sp.in_fd >= 0 && s->inoff < s->inbuf.len &&
-	    !input_waits(s) && !s->in_slowed ? POLLOUT : 0;
-	short out = s->out_open && can_write ? POLLIN : 0;
-
-	if (s->sp.in_fd >= 0 && s->sp.in_fd == s->sp.out_fd) {
-		watch_fd(s, s->sp.in_fd, (short)(in | out), &s->term_events,
-		    term_cb);
-	} else {
-		watch_fd(s, s->sp.in_fd, in, &s->in_events, in_cb);
-		watch_fd(s, s->sp.out_fd, out, &s->out_events, out_cb);
-	}
-	watch_fd(s, s->sp.err_fd, s->err_open && can_write ? POLLIN : 0,
-	    &s->err_events, out_cb);
-	watch_fd(s, s->sp.core_fd, (short)(s->core_open ?
-	    POLLIN | (s->core_full ? POLLOUT : 0) : 0), &s->core_events,
-	    core_cb);
-}
 
 /* IdleTimeout: one warning, then the end. */
 static void
@@ -1195,7 +824,7 @@ relay_timeout(struct sess *s, enum mailbox_state mbs)
 {
 	int64_t now = now_ms(), t = 30000;
 
-	if (s->in_slowed) {
+	if (s->relay.in_slowed) {
 		return 20;	/* input waits for InputRate's budget */
 	}
 	if (mbs == MAILBOX_RETRY) {
@@ -1233,18 +862,7 @@ wait_and_dispatch(struct sess *s, int timeout)
 	    .events = (short)(POLLIN |
 	    ((ssh_get_poll_flags(s->ssh) & SSH_WRITE_PENDING) ? POLLOUT : 0)) };
 	pfd[n++] = (struct pollfd){ .fd = s->pub.wake_fd, .events = POLLIN };
-	if (s->term_events != 0) {
-		pfd[n++] = (struct pollfd){ s->sp.in_fd, s->term_events, 0 };
-	}
-	if (s->in_events != 0) {
-		pfd[n++] = (struct pollfd){ s->sp.in_fd, s->in_events, 0 };
-	}
-	if (s->out_events != 0) {
-		pfd[n++] = (struct pollfd){ s->sp.out_fd, s->out_events, 0 };
-	}
-	if (s->err_events != 0) {
-		pfd[n++] = (struct pollfd){ s->sp.err_fd, s->err_events, 0 };
-	}
+	n += relay_pollfds(&s->relay, pfd + n);
 	if (s->core_events != 0) {
 		pfd[n++] = (struct pollfd){ s->sp.core_fd, s->core_events, 0 };
 	}
@@ -1262,14 +880,17 @@ relay(struct sess *s)
 		int timeout = relay_timeout(s, mbs);
 
 		s->core_full = mbs == MAILBOX_FULL;
-		update_polling(s);
-		if (!s->out_open && !s->err_open) {
+		relay_update_polling(&s->relay);
+		relay_watch(&s->relay, s->sp.core_fd, (short)(s->core_open ?
+		    POLLIN | (s->core_full ? POLLOUT : 0) : 0),
+		    &s->core_events, core_cb, s);
+		if (!s->relay.out_open && !s->relay.err_open) {
 			break;	/* the shell closed its terminal: it is done */
 		}
-		if (s->window_overrun) {
+		if (s->relay.window_overrun) {
 			return END_PROTOCOL;
 		}
-		if (s->chan_closed) {
+		if (s->relay.chan_closed) {
 			return END_EOF;
 		}
 		if (connection_lost(s)) {
@@ -1294,8 +915,8 @@ relay(struct sess *s)
 		    connection_lost(s)) {
 			return END_DROPPED;
 		}
-		flush_input(s);
-		pull_input(s);
+		relay_flush_input(&s->relay);
+		relay_pull_input(&s->relay);
 		run_deferred(s);
 		mailbox_screen_moved(s->pub.mbox);
 	}
@@ -1314,11 +935,8 @@ finish(struct sess *s, enum end_reason reason)
 	/* From here on the session thread alone uses libssh. */
 	pthread_mutex_unlock(&s->lock);
 	mailbox_stop(s->pub.mbox);
-	watch_fd(s, s->sp.in_fd, 0, &s->in_events, NULL);
-	watch_fd(s, s->sp.in_fd, 0, &s->term_events, NULL);
-	watch_fd(s, s->sp.out_fd, 0, &s->out_events, NULL);
-	watch_fd(s, s->sp.err_fd, 0, &s->err_events, NULL);
-	watch_fd(s, s->sp.core_fd, 0, &s->core_events, NULL);
+	relay_unwatch(&s->relay);
+	relay_watch(&s->relay, s->sp.core_fd, 0, &s->core_events, NULL, NULL);
 	router_remove(&s->pub);
 	/*
 	 * Read what the shell sent before it went, up to the end of its
@@ -1363,7 +981,7 @@ finish(struct sess *s, enum end_reason reason)
 	s->pub.mbox = NULL;
 	close(s->sp.core_fd);
 	/* A client that broke the protocol gets no clean end: it is cut. */
-	if (s->chan != NULL && !s->chan_closed && !connection_lost(s) &&
+	if (s->chan != NULL && !s->relay.chan_closed && !connection_lost(s) &&
 	    reason != END_PROTOCOL) {
 		int64_t deadline = now_ms() + 2000;
 
@@ -1371,7 +989,7 @@ finish(struct sess *s, enum end_reason reason)
 		ssh_channel_send_eof(s->chan);
 		ssh_channel_close(s->chan);
 		/* Wait for the client's close, so it sees a clean end. */
-		while (!s->chan_closed && !connection_lost(s) &&
+		while (!s->relay.chan_closed && !connection_lost(s) &&
 		    now_ms() < deadline) {
 			ssh_event_dopoll(s->ev, 100);
 		}
@@ -1398,7 +1016,7 @@ close_channel_with(struct sess *s, const char *why)
 	ssh_channel_request_send_exit_status(s->chan, 1);
 	ssh_channel_send_eof(s->chan);
 	ssh_channel_close(s->chan);
-	while (!s->chan_closed && !connection_lost(s) && now_ms() < deadline) {
+	while (!s->relay.chan_closed && !connection_lost(s) && now_ms() < deadline) {
 		ssh_event_dopoll(s->ev, 100);
 	}
 	free(text);
@@ -1529,6 +1147,7 @@ handshake(struct sess *s)
 	    ssh_get_cipher_in(s->ssh), ssh_get_cipher_out(s->ssh),
 	    ssh_get_hmac_in(s->ssh), ssh_get_hmac_out(s->ssh));
 	s->ev = ssh_event_new();
+	s->relay.ev = s->ev;
 	if (s->ev == NULL || ssh_event_add_session(s->ev, s->ssh) != SSH_OK) {
 		error("cannot create the event loop");
 		return false;
@@ -1544,10 +1163,11 @@ handshake(struct sess *s)
 			    s->pub.addr);
 			return false;
 		}
-		if (s->disconnect || server_shutting_down) {
+		if (s->disconnect || s->relay.window_overrun ||
+		    server_shutting_down) {
 			return false;
 		}
-		if (s->chan_closed) {
+		if (s->relay.chan_closed) {
 			return false;
 		}
 		if (now_ms() > deadline) {
@@ -1601,7 +1221,7 @@ run_session(struct sess *s)
 	runner_free(&s->run);
 	free(s->rbuf);
 	free(s->deferred);
-	buf_free(&s->inbuf);
+	relay_free(&s->relay);
 	screen_free(&s->screen);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
@@ -1708,7 +1328,8 @@ session_start(void *ssh, const char *addr, const char *ip)
 	s->sp.in_fd = s->sp.out_fd = s->sp.err_fd = s->sp.core_fd = -1;
 	s->shell_status = -1;
 	s->rbuf = xmalloc(RECORD_MAX + 1);
-	bucket_init(&s->in_budget, options.input_burst, now_ms());
+	relay_init(&s->relay, &s->pub, &s->sp);
+	s->relay.ssh = ssh;
 	if (s->pub.wake_fd < 0) {
 		error("eventfd: %s", strerror(errno));
 		free(s->rbuf);
