@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <time.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -16,6 +17,7 @@
 #include "conf.h"
 #include "daemon.h"
 #include "log.h"
+#include "notify.h"
 #include "render.h"
 #include "userdb.h"
 #include "util.h"
@@ -101,8 +103,14 @@ daemon_reload(struct buf *report)
 {
 	char err[1024];
 	struct userdb *db;
+	struct timespec ts;
 	int rc = 0;
 
+	/* systemd: reloading since this moment, ready again below. */
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) == 0) {
+		notify_send("RELOADING=1\nMONOTONIC_USEC=%lld",
+		    (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+	}
 	log_reopen();
 	if (userdb_reload(err, sizeof(err)) < 0) {
 		buf_appendf(report, "users file: %s (the old one stays in force)",
@@ -123,5 +131,8 @@ daemon_reload(struct buf *report)
 	} else {
 		info("reload: %s", report->data);
 	}
+	notify_send("READY=1\nSTATUS=%s", rc < 0 ?
+	    "reloaded with errors (the old files stay in force): see server.log" :
+	    "reloaded");
 	return rc;
 }

@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -25,6 +26,7 @@
 #include "daemon.h"
 #include "gate.h"
 #include "log.h"
+#include "notify.h"
 #include "ratelimit.h"
 #include "router.h"
 #include "listener.h"
@@ -36,6 +38,7 @@ static ssh_bind sshbind;
 static int stop_fd = -1;
 static pthread_t listener;
 static bool listener_running;
+static int listen_port;
 
 /*
  * KexAlgorithms on a bind.  libssh drops the names it does not know
@@ -144,6 +147,7 @@ listener_listen(const char *addr, int port, const char *hostkey,
 	    ntohs(((struct sockaddr_in6 *)&ss)->sin6_port) :
 	    ntohs(((struct sockaddr_in *)&ss)->sin_port);
 	set_cloexec(fd);
+	listen_port = *bound_port;
 	return 0;
 }
 
@@ -269,10 +273,30 @@ accept_one(int lfd)
 	}
 }
 
+/*
+ * systemd: the watchdog ping comes from this loop, so a listener that
+ * hangs is restarted; STATUS= says how many sessions there are.
+ */
+static void
+notify_alive(void)
+{
+	static unsigned shown;	/* READY=1 said 0 */
+	unsigned n = router_session_count();
+
+	notify_watchdog();
+	if (n != shown) {
+		shown = n;
+		notify_send("STATUS=listening on %s port %d, %u session%s",
+		    options.listen_address, listen_port, n, n == 1 ? "" : "s");
+	}
+}
+
 static void *
 listener_main(void *arg)
 {
 	int fd = ssh_bind_get_fd(sshbind);
+	int64_t wd = notify_watchdog_ms();
+	int wake = wd > 0 && wd < 1000 ? (int)wd : 1000;
 
 	log_ssh_thread_init(0);
 	while (!server_shutting_down) {
@@ -282,7 +306,8 @@ listener_main(void *arg)
 		flush_refusals();
 		ratelimit_report();
 		router_flush_notices();
-		w = wait_or_stop(fd, stop_fd, 1000);
+		notify_alive();
+		w = wait_or_stop(fd, stop_fd, wake);
 		if (w == WAIT_ERROR) {
 			error("poll: %s", strerror(errno));
 		}

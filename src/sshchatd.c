@@ -31,6 +31,7 @@
 #include "hostkey.h"
 #include "log.h"
 #include "messages.h"
+#include "notify.h"
 #include "render.h"
 #include "router.h"
 #include "listener.h"
@@ -447,6 +448,7 @@ main(int argc, char **argv)
 	sigaddset(&mask, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 
+	notify_init();
 	umask(077);
 	conf_defaults();
 	if (getcwd(cwd, sizeof(cwd)) == NULL) {
@@ -584,6 +586,9 @@ main(int argc, char **argv)
 	printf("sshchatd listening on %s port %d\n", options.listen_address,
 	    bound_port);
 	fflush(stdout);
+	/* systemd's readiness: every check passed, the port is listening. */
+	notify_send("READY=1\nSTATUS=listening on %s port %d, 0 sessions",
+	    options.listen_address, bound_port);
 	if (!foreground) {
 		detach_finish();
 	}
@@ -609,6 +614,8 @@ main(int argc, char **argv)
 		break;
 	}
 
+	notify_send("STOPPING=1\nSTATUS=stopping: ending %u sessions",
+	    router_session_count());
 	listener_stop();
 	admin_stop();
 	free(admin_path);
