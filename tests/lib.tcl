@@ -14,9 +14,23 @@ set tmpdir ""
 set daemon_pid 0
 set daemon_id ""
 set port 0
+# The client as every test runs it: no configuration of the host's (-F
+# /dev/null skips ~/.ssh/config and /etc/ssh/ssh_config), and no known
+# hosts of the host's either: a key for [127.0.0.1]:port (or a wildcard,
+# @revoked or @cert-authority line) in /etc/ssh/ssh_known_hosts would
+# otherwise make ssh warn, refuse, or disable password authentication.
 set ssh_opts [list -F /dev/null -o UserKnownHostsFile=/dev/null \
+	-o GlobalKnownHostsFile=/dev/null \
 	-o StrictHostKeyChecking=no -o PubkeyAuthentication=no \
 	-o LogLevel=ERROR -o NumberOfPasswordPrompts=3 -o SetEnv=NO_COLOR=1]
+
+# Nothing of the caller's session reaches the clients: with
+# SSH_ASKPASS_REQUIRE=force (or SSH_ASKPASS and DISPLAY set and no
+# terminal) ssh would ask a program for the password instead of the
+# terminal expect and sshpass answer on; an agent is never used.
+foreach v {SSH_ASKPASS SSH_ASKPASS_REQUIRE DISPLAY SSH_AUTH_SOCK} {
+	unset -nocomplain env($v)
+}
 
 proc make_tmpdir {} {
 	global tmpdir
