@@ -352,6 +352,33 @@ proc wait_exit {id what} {
 	return [lindex $st 3]
 }
 
+# The daemon's own clock: the time (ms since the epoch, the clock
+# [clock milliseconds] reads) of the nth line of text matching re (the
+# first unless told), from the line's timestamp
+# (2026-12-07T13:21:08.790Z), or -1.  A time measured from what the
+# daemon logged does not grow when the machine is busy and the test's
+# client sees things late.
+proc log_line_ms {text re {nth 1}} {
+	foreach line [split $text "\n"] {
+		if {[regexp -- $re $line] && [incr nth -1] == 0 && [regexp \
+		    {^([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})\.([0-9]{3})Z } \
+		    $line -> secs ms]} {
+			set t [clock scan $secs -format %Y-%m-%dT%H:%M:%S -gmt 1]
+			return [expr {$t * 1000 + [scan $ms %d]}]
+		}
+	}
+	return -1
+}
+
+# The same for the events log and for server.log.
+proc event_ms {re {nth 1}} {
+	return [log_line_ms [events] $re $nth]
+}
+
+proc server_log_ms {re {nth 1}} {
+	return [log_line_ms [server_log] $re $nth]
+}
+
 # Number of lines in the events log matching a regexp.
 proc count_events {re} {
 	set n 0
