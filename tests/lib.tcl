@@ -14,9 +14,23 @@ set tmpdir ""
 set daemon_pid 0
 set daemon_id ""
 set port 0
+# The client as every test runs it: no configuration of the host's (-F
+# /dev/null skips ~/.ssh/config and /etc/ssh/ssh_config), and no known
+# hosts of the host's either: a key for [127.0.0.1]:port (or a wildcard,
+# @revoked or @cert-authority line) in /etc/ssh/ssh_known_hosts would
+# otherwise make ssh warn, refuse, or disable password authentication.
 set ssh_opts [list -F /dev/null -o UserKnownHostsFile=/dev/null \
+	-o GlobalKnownHostsFile=/dev/null \
 	-o StrictHostKeyChecking=no -o PubkeyAuthentication=no \
 	-o LogLevel=ERROR -o NumberOfPasswordPrompts=3 -o SetEnv=NO_COLOR=1]
+
+# Nothing of the caller's session reaches the clients: with
+# SSH_ASKPASS_REQUIRE=force (or SSH_ASKPASS and DISPLAY set and no
+# terminal) ssh would ask a program for the password instead of the
+# terminal expect and sshpass answer on; an agent is never used.
+foreach v {SSH_ASKPASS SSH_ASKPASS_REQUIRE DISPLAY SSH_AUTH_SOCK} {
+	unset -nocomplain env($v)
+}
 
 proc make_tmpdir {} {
 	global tmpdir
@@ -336,6 +350,33 @@ proc wait_exit {id what} {
 		return "signal [lrange $st 4 end]"
 	}
 	return [lindex $st 3]
+}
+
+# The daemon's own clock: the time (ms since the epoch, the clock
+# [clock milliseconds] reads) of the nth line of text matching re (the
+# first unless told), from the line's timestamp
+# (2026-12-07T13:21:08.790Z), or -1.  A time measured from what the
+# daemon logged does not grow when the machine is busy and the test's
+# client sees things late.
+proc log_line_ms {text re {nth 1}} {
+	foreach line [split $text "\n"] {
+		if {[regexp -- $re $line] && [incr nth -1] == 0 && [regexp \
+		    {^([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})\.([0-9]{3})Z } \
+		    $line -> secs ms]} {
+			set t [clock scan $secs -format %Y-%m-%dT%H:%M:%S -gmt 1]
+			return [expr {$t * 1000 + [scan $ms %d]}]
+		}
+	}
+	return -1
+}
+
+# The same for the events log and for server.log.
+proc event_ms {re {nth 1}} {
+	return [log_line_ms [events] $re $nth]
+}
+
+proc server_log_ms {re {nth 1}} {
+	return [log_line_ms [server_log] $re $nth]
 }
 
 # Number of lines in the events log matching a regexp.

@@ -10,6 +10,10 @@ build=${1:-$top}
 command -v valgrind >/dev/null || { echo "valgrind-smoke: valgrind missing: SKIP"; exit 77; }
 command -v sshpass >/dev/null || { echo "valgrind-smoke: sshpass missing: SKIP"; exit 77; }
 
+# The client uses neither the host's ssh configuration (-F /dev/null, no
+# known hosts files) nor the caller's askpass program or agent.
+unset SSH_ASKPASS SSH_ASKPASS_REQUIRE DISPLAY SSH_AUTH_SOCK
+
 tmp=$(mktemp -d /tmp/sshchat-vg.XXXXXX)
 trap 'kill -KILL $vpid 2>/dev/null; rm -rf "$tmp"' EXIT
 mkdir -m 700 "$tmp/state"
@@ -37,7 +41,7 @@ ssh_as() {
 	user=$1 pass=$2
 	shift 2
 	timeout 120 sshpass -p "$pass" ssh -F /dev/null -o UserKnownHostsFile=/dev/null \
-	    -o StrictHostKeyChecking=no -o PubkeyAuthentication=no -o LogLevel=ERROR \
+	    -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=no -o PubkeyAuthentication=no -o LogLevel=ERROR \
 	    -p "$port" "$user@127.0.0.1" "$@"
 }
 
