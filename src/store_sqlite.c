@@ -1101,27 +1101,27 @@ static void
 run_queue(bool retention)
 {
 	struct op *batch = take_batch(), *op, *next;
-	bool failed = st.failed, stopping = st.stopping, fatal = false;
+	bool failed = st.failed, stopping = st.stopping, broken = false;
 
 	pthread_mutex_unlock(&qlock);
 	if (batch != NULL) {
-		fatal = run_batch(batch, failed);
-		if (!fatal && !failed && st.sync_wal &&
+		broken = run_batch(batch, failed);
+		if (!broken && !failed && st.sync_wal &&
 		    st.opt.show_before_sync) {
 			tell_written(batch);
 		}
 	}
-	if (retention && !fatal && !failed && !stopping && retention_due()) {
+	if (retention && !broken && !failed && !stopping && retention_due()) {
 		if (!st.retaining) {
 			st.retaining = true;
 			st.retained = 0;
 			st.next_retention = now_ms() + RETENTION_EVERY_MS;
 		}
-		fatal = retain_step();
+		broken = retain_step();
 	}
 
 	pthread_mutex_lock(&qlock);
-	if (fatal) {
+	if (broken) {
 		st.failed = true;
 	}
 	for (op = batch; op != NULL; op = next) {
@@ -1129,7 +1129,7 @@ run_queue(bool retention)
 		/* Committed: visible to reads. */
 		st.pending[op->kind]--;
 		if (op->waited && op->kind == OP_APPEND && st.sync_wal &&
-		    op->res == STORE_OK && !fatal) {
+		    op->res == STORE_OK && !broken) {
 			/* Acknowledged once synced: see lead_sync(). */
 			op->next = NULL;
 			if (st.unsynced_tail != NULL) {

@@ -28,12 +28,12 @@ oom(void)
 static struct {
 	const char *prog;
 	void (*cleanup)(void);
-	void (*exit_fn)(int status) __attribute__((noreturn));
+	void (*exit_fn)(int status);
 } fatal_hook = { .prog = "sshchat" };
 
 void
 fatal_setup(const char *prog, void (*cleanup)(void),
-    void (*exit_fn)(int status) __attribute__((noreturn)))
+    void (*exit_fn)(int status))
 {
 	fatal_hook.prog = prog;
 	fatal_hook.cleanup = cleanup;

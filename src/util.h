@@ -61,7 +61,7 @@ void fatal(const char *fmt, ...)
  * message; exit_fn (NULL: exit) ends the program with status 1.
  */
 void fatal_setup(const char *prog, void (*cleanup)(void),
-    void (*exit_fn)(int status) __attribute__((noreturn)));
+    void (*exit_fn)(int status));
 
 void set_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
