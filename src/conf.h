@@ -35,6 +35,9 @@ struct options {
 	int penalty_noauth;	/* seconds added per silent connection */
 	int penalty_min;	/* enforced once a penalty reaches this */
 	int penalty_max;
+	char *per_source_netblock;	/* "ipv4bits:ipv6bits" */
+	int account_attack_rate;	/* failed passwords a minute; 0: off */
+	int penalty_account_attack;	/* seconds, instead of authfail */
 	int max_sessions;
 	int max_sessions_per_user;
 	int idle_timeout;	/* seconds; 0: never */

@@ -232,6 +232,7 @@ accept_one(int lfd)
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	char addr[64], ip[64], why[128];
+	struct gate_conn *gc;
 	ssh_session ssh;
 	int fd, one = 1;
 
@@ -246,7 +247,8 @@ accept_one(int lfd)
 		return;
 	}
 	format_addr(&ss, addr, sizeof(addr), ip, sizeof(ip));
-	if (!gate_admit(ip, why, sizeof(why))) {
+	gc = gate_admit(ip, why, sizeof(why));
+	if (gc == NULL) {
 		log_refusal(ip, why);
 		close(fd);
 		return;
@@ -255,19 +257,19 @@ accept_one(int lfd)
 	set_keepalive(fd);
 	ssh = ssh_new();
 	if (ssh == NULL) {
-		gate_unauthenticated(ip, false);
+		gate_unauthenticated(gc);
 		close(fd);
 		return;
 	}
 	if (ssh_bind_accept_fd(sshbind, ssh, fd) != SSH_OK) {
 		error("accept from %s: %s", addr, ssh_get_error(sshbind));
-		gate_unauthenticated(ip, false);
+		gate_unauthenticated(gc);
 		ssh_free(ssh);
 		close(fd);
 		return;
 	}
-	if (session_start(ssh, addr, ip) < 0) {
-		gate_unauthenticated(ip, false);
+	if (session_start(ssh, addr, ip, gc) < 0) {
+		gate_unauthenticated(gc);
 		ssh_disconnect(ssh);
 		ssh_free(ssh);
 	}

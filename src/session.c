@@ -68,6 +68,7 @@ struct sess {
 	struct ssh_server_callbacks_struct scb;
 	struct ssh_channel_callbacks_struct ccb;
 	int auth_tries;
+	struct gate_conn *gate;	/* until authenticated or ended */
 	bool authed, want_shell, has_pty, disconnect, locked, idle_warned;
 	bool no_color;		/* the client sent NO_COLOR */
 	struct relay relay;	/* channel <-> shell (relay.h) */
@@ -136,12 +137,14 @@ auth_password_cb(ssh_session ssh, const char *user, const char *password,
 		s->pub.role = role;
 		s->authed = true;
 		s->locked = r == AUTH_LOCKED;
-		gate_authenticated(s->pub.ip);
+		gate_authenticated(s->gate);
+		s->gate = NULL;
 		info("password accepted for %s from %s%s", user, s->pub.addr,
 		    s->locked ? " (account locked)" : "");
 		return SSH_AUTH_SUCCESS;
 	}
 	daemon_stats.failed_logins++;
+	gate_auth_failed(s->gate, user);
 	info("password rejected for %.*s from %s (attempt %d of %d)",
 	    2 * USER_NAME_MAX, user, s->pub.addr, s->auth_tries,
 	    options.max_auth_tries);
@@ -1088,7 +1091,7 @@ handshake_poll(struct sess *s, int timeout_ms)
 	if (ssh_get_poll_flags(s->ssh) & SSH_WRITE_PENDING) {
 		pfd[0].events |= POLLOUT;
 	}
-	if (poll(pfd, s->ev != NULL ? 2 : 1, timeout_ms) > 0 &&
+	if (poll(pfd, 2, timeout_ms) > 0 &&
 	    (pfd[0].revents & POLLIN)) {
 		quick_ack(s);
 	}
@@ -1106,16 +1109,22 @@ key_exchange(struct sess *s)
 	while ((rc = ssh_handle_key_exchange(s->ssh)) == SSH_AGAIN) {
 		int64_t left = deadline - now_ms();
 
-		if (left <= 0 || server_shutting_down) {
+		if (left <= 0 || server_shutting_down ||
+		    gate_evicted(s->gate)) {
 			break;
 		}
 		handshake_poll(s, left < 200 ? (int)left : 200);
 	}
 	ssh_set_blocking(s->ssh, 1);
+	if (rc == SSH_OK && !gate_kex_done(s->gate)) {
+		rc = SSH_AGAIN;
+	}
 	if (rc != SSH_OK) {
 		const char *why = ssh_get_error(s->ssh);
 
 		info("key exchange with %s failed: %s", s->pub.addr,
+		    gate_evicted(s->gate) ?
+		    "evicted: pre-authentication slots full" :
 		    rc == SSH_AGAIN ? "timed out" :
 		    why != NULL && why[0] != '\0' ? why :
 		    "closed by the client");
@@ -1189,8 +1198,9 @@ run_session(struct sess *s)
 	info("connection from %s", s->pub.addr);
 	s->pub.login_ms = now_ms();
 	ok = handshake(s);
-	if (!s->authed) {
-		gate_unauthenticated(s->pub.ip, s->auth_tries > 0);
+	if (s->gate != NULL) {
+		gate_unauthenticated(s->gate);
+		s->gate = NULL;
 	}
 	if (ok) {
 		if (s->locked) {
@@ -1311,7 +1321,8 @@ session_pool_close(void)
 }
 
 int
-session_start(void *ssh, const char *addr, const char *ip)
+session_start(void *ssh, const char *addr, const char *ip,
+    struct gate_conn *gate)
 {
 	struct sess *s = xcalloc(1, sizeof(*s));
 	pthread_attr_t attr;
@@ -1319,6 +1330,7 @@ session_start(void *ssh, const char *addr, const char *ip)
 	int rc;
 
 	s->ssh = ssh;
+	s->gate = gate;
 	pthread_mutex_init(&s->lock, NULL);
 	s->pub.id = ++next_id;
 	snprintf(s->pub.addr, sizeof(s->pub.addr), "%s", addr);
@@ -1336,6 +1348,8 @@ session_start(void *ssh, const char *addr, const char *ip)
 		free(s);
 		return -1;
 	}
+	/* The gate may wake the thread to evict it; it owns the fd. */
+	gate_attach(gate, s->pub.wake_fd);
 	if (pool_hand_over(s)) {
 		return 0;
 	}
@@ -1354,6 +1368,7 @@ session_start(void *ssh, const char *addr, const char *ip)
 		nthreads--;
 		daemon_stats.session_threads = nthreads;
 		pthread_mutex_unlock(&count_lock);
+		gate_attach(gate, -1);
 		close(s->pub.wake_fd);
 		free(s->rbuf);
 		free(s);

@@ -8,8 +8,14 @@
 
 #include "online.h"
 
-/* Start the session thread; it takes ownership of the ssh_session. */
-int session_start(void *ssh, const char *addr, const char *ip);
+struct gate_conn;
+
+/*
+ * Start the session thread; it takes ownership of the ssh_session and,
+ * unless this fails, of the gate's record of the connection.
+ */
+int session_start(void *ssh, const char *addr, const char *ip,
+    struct gate_conn *gate);
 
 /* Session ids continue from the last run's (see store_max_session_id). */
 void session_set_first_id(unsigned long id);
