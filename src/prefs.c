@@ -386,7 +386,7 @@ void
 prefs_view(struct chat_view *v, const char *user, bool color_ok, int cols)
 {
 	v->user = user;
-	v->cols = cols > 0 ? cols : 0;
+	v->cols = cols;
 	v->color = color_ok && prefs_flag(user, PREF_COLOR);
 	v->timestamps = prefs_flag(user, PREF_TIMESTAMPS);
 	v->bell = prefs_flag(user, PREF_BELL);

@@ -63,8 +63,6 @@ struct sess {
 	struct session pub;
 	pthread_mutex_t lock;	/* who may use ssh and the screen counts */
 	ssh_session ssh;
-	ssh_event ev;
-	ssh_channel chan;
 	struct ssh_server_callbacks_struct scb;
 	struct ssh_channel_callbacks_struct ccb;
 	int auth_tries;
@@ -301,12 +299,11 @@ channel_open_cb(ssh_session ssh, void *userdata)
 {
 	struct sess *s = userdata;
 
-	if (!s->authed || s->chan != NULL) {
+	if (!s->authed || s->relay.chan != NULL) {
 		return NULL;
 	}
-	s->chan = ssh_channel_new(ssh);
-	s->relay.chan = s->chan;
-	if (s->chan == NULL) {
+	s->relay.chan = ssh_channel_new(ssh);
+	if (s->relay.chan == NULL) {
 		return NULL;
 	}
 	/* Set here, so a pty-req in the same batch finds them. */
@@ -321,9 +318,9 @@ channel_open_cb(ssh_session ssh, void *userdata)
 	s->ccb.channel_eof_function = eof_cb;
 	s->ccb.channel_close_function = close_cb;
 	ssh_callbacks_init(&s->ccb);
-	ssh_set_channel_callbacks(s->chan, &s->ccb);
+	ssh_set_channel_callbacks(s->relay.chan, &s->ccb);
 	debug("session channel opened");
-	return s->chan;
+	return s->relay.chan;
 }
 
 
@@ -480,9 +477,9 @@ screen_check(void *arg, uint64_t sent, size_t len)
 	} else {
 		s->stale_since = 0;
 	}
-	if (v == SCREEN_STALE || v == SCREEN_NO || s->chan == NULL ||
+	if (v == SCREEN_STALE || v == SCREEN_NO || s->relay.chan == NULL ||
 	    s->relay.chan_closed ||
-	    ssh_channel_window_size(s->chan) < len + screen_overhead(&s->screen) ||
+	    ssh_channel_window_size(s->relay.chan) < len + screen_overhead(&s->screen) ||
 	    backed_up(s)) {
 		return MAILBOX_SHELL;
 	}
@@ -497,7 +494,7 @@ screen_show(void *arg, const char *text, size_t len)
 	int w;
 
 	screen_compose(&s->screen, text, len, &b);
-	w = ssh_channel_write(s->chan, b.data, (uint32_t)b.len);
+	w = ssh_channel_write(s->relay.chan, b.data, (uint32_t)b.len);
 	buf_free(&b);
 	if (w == SSH_ERROR) {
 		s->relay.chan_closed = true;
@@ -872,7 +869,7 @@ wait_and_dispatch(struct sess *s, int timeout)
 	pthread_mutex_unlock(&s->lock);
 	(void)poll(pfd, n, timeout);
 	pthread_mutex_lock(&s->lock);
-	return ssh_event_dopoll(s->ev, 0);
+	return ssh_event_dopoll(s->relay.ev, 0);
 }
 
 static enum end_reason
@@ -984,17 +981,17 @@ finish(struct sess *s, enum end_reason reason)
 	s->pub.mbox = NULL;
 	close(s->sp.core_fd);
 	/* A client that broke the protocol gets no clean end: it is cut. */
-	if (s->chan != NULL && !s->relay.chan_closed && !connection_lost(s) &&
+	if (s->relay.chan != NULL && !s->relay.chan_closed && !connection_lost(s) &&
 	    reason != END_PROTOCOL) {
 		int64_t deadline = now_ms() + 2000;
 
-		ssh_channel_request_send_exit_status(s->chan, status);
-		ssh_channel_send_eof(s->chan);
-		ssh_channel_close(s->chan);
+		ssh_channel_request_send_exit_status(s->relay.chan, status);
+		ssh_channel_send_eof(s->relay.chan);
+		ssh_channel_close(s->relay.chan);
 		/* Wait for the client's close, so it sees a clean end. */
 		while (!s->relay.chan_closed && !connection_lost(s) &&
 		    now_ms() < deadline) {
-			ssh_event_dopoll(s->ev, 100);
+			ssh_event_dopoll(s->relay.ev, 100);
 		}
 	}
 	snprintf(sid, sizeof(sid), "%lu", s->pub.id);
@@ -1015,12 +1012,12 @@ close_channel_with(struct sess *s, const char *why)
 	char *text = xasprintf("%s\r\n", why);
 	int64_t deadline = now_ms() + 2000;
 
-	ssh_channel_write_stderr(s->chan, text, (uint32_t)strlen(text));
-	ssh_channel_request_send_exit_status(s->chan, 1);
-	ssh_channel_send_eof(s->chan);
-	ssh_channel_close(s->chan);
+	ssh_channel_write_stderr(s->relay.chan, text, (uint32_t)strlen(text));
+	ssh_channel_request_send_exit_status(s->relay.chan, 1);
+	ssh_channel_send_eof(s->relay.chan);
+	ssh_channel_close(s->relay.chan);
 	while (!s->relay.chan_closed && !connection_lost(s) && now_ms() < deadline) {
-		ssh_event_dopoll(s->ev, 100);
+		ssh_event_dopoll(s->relay.ev, 100);
 	}
 	free(text);
 }
@@ -1095,7 +1092,7 @@ handshake_poll(struct sess *s, int timeout_ms)
 	    (pfd[0].revents & POLLIN)) {
 		quick_ack(s);
 	}
-	return s->ev != NULL ? ssh_event_dopoll(s->ev, 0) : SSH_OK;
+	return s->relay.ev != NULL ? ssh_event_dopoll(s->relay.ev, 0) : SSH_OK;
 }
 
 /* Key exchange, non-blocking so that handshake_poll() can ack early. */
@@ -1155,17 +1152,16 @@ handshake(struct sess *s)
 	    s->pub.addr, ssh_get_kex_algo(s->ssh),
 	    ssh_get_cipher_in(s->ssh), ssh_get_cipher_out(s->ssh),
 	    ssh_get_hmac_in(s->ssh), ssh_get_hmac_out(s->ssh));
-	s->ev = ssh_event_new();
-	s->relay.ev = s->ev;
-	if (s->ev == NULL || ssh_event_add_session(s->ev, s->ssh) != SSH_OK) {
+	s->relay.ev = ssh_event_new();
+	if (s->relay.ev == NULL || ssh_event_add_session(s->relay.ev, s->ssh) != SSH_OK) {
 		error("cannot create the event loop");
 		return false;
 	}
-	ssh_event_add_fd(s->ev, s->pub.wake_fd, POLLIN, wake_cb, s);
+	ssh_event_add_fd(s->relay.ev, s->pub.wake_fd, POLLIN, wake_cb, s);
 	/* A little jitter, so timed-out slots are not freed in lockstep. */
 	deadline = s->pub.login_ms + options.login_grace_time * 1000 +
 	    (int64_t)(s->pub.id * 7919 % 1000) * options.login_grace_time / 10;
-	while (!(s->authed && s->want_shell && s->chan != NULL)) {
+	while (!(s->authed && s->want_shell && s->relay.chan != NULL)) {
 		if (handshake_poll(s, 200) == SSH_ERROR &&
 		    connection_lost(s)) {
 			info("connection from %s closed before login",
@@ -1211,19 +1207,19 @@ run_session(struct sess *s)
 			pthread_mutex_lock(&s->lock);
 			reason = relay(s);
 			finish(s, reason);
-		} else if (s->chan != NULL) {
-			ssh_channel_write_stderr(s->chan,
+		} else if (s->relay.chan != NULL) {
+			ssh_channel_write_stderr(s->relay.chan,
 			    "sshchat: cannot start the chat shell\r\n", 38);
-			ssh_channel_request_send_exit_status(s->chan, 1);
-			ssh_channel_close(s->chan);
+			ssh_channel_request_send_exit_status(s->relay.chan, 1);
+			ssh_channel_close(s->relay.chan);
 			ssh_blocking_flush(s->ssh, 1000);
 		}
 	}
 	info("disconnecting %s", s->pub.addr);
 	ssh_disconnect(s->ssh);
-	if (s->ev != NULL) {
-		ssh_event_remove_fd(s->ev, s->pub.wake_fd);
-		ssh_event_free(s->ev);
+	if (s->relay.ev != NULL) {
+		ssh_event_remove_fd(s->relay.ev, s->pub.wake_fd);
+		ssh_event_free(s->relay.ev);
 	}
 	ssh_free(s->ssh);
 	close(s->pub.wake_fd);
