@@ -15,7 +15,8 @@
  * after the second.  One sync covers every batch committed before it began.
  * The read functions share the reader connection under a mutex; WAL
  * mode lets them run while the writer commits.  A file that is not
- * this store's database is never written, and after an I/O error the
+ * this store's database is never written (store_sqlite_schema.c checks
+ * it, and creates or migrates the schema), and after an I/O error the
  * store refuses every write until restarted, because a retried fsync
  * can report success for data that was lost.
  */
@@ -41,9 +42,9 @@
 
 #include "log.h"
 #include "store.h"
+#include "store_sqlite_int.h"
 #include "util.h"
 
-#define SCHEMA_VERSION		2
 #define BATCH_MAX		1000
 #define WRITER_STACK		(256 * 1024)
 #define BUSY_TIMEOUT_MS		5000
@@ -58,11 +59,6 @@
  */
 #define ASYNC_COMMIT_MS		50
 
-#define ERR_NOT_OURS_GARBAGE "%s: not a sshchat message database (file is " \
-	"not a database or is corrupt); move it away to start a new one"
-#define ERR_NOT_OURS_FOREIGN "%s: not a sshchat message database (an " \
-	"SQLite database without sshchat's tables); move it away to start " \
-	"a new one"
 #define ERR_FAILED "message store failed after an I/O error; restart the " \
 	"daemon"
 
@@ -223,33 +219,6 @@ static const char *const rsql[R_COUNT] = {
 	    "ORDER BY key",
 };
 
-#define SETTINGS_SQL \
-    "CREATE TABLE settings(user TEXT NOT NULL, key TEXT NOT NULL, " \
-    "value TEXT NOT NULL, PRIMARY KEY(user, key));"
-
-static const char schema_sql[] =
-    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);"
-    "CREATE TABLE messages(id INTEGER PRIMARY KEY, "
-    "sent_at INTEGER NOT NULL, sender TEXT NOT NULL, "
-    "recipient TEXT NOT NULL, body TEXT NOT NULL, delivered_at INTEGER, "
-    "kind INTEGER NOT NULL DEFAULT 0);"
-    "CREATE INDEX messages_undelivered ON messages(recipient, id) "
-    "WHERE delivered_at IS NULL;"
-    "CREATE INDEX messages_recipient ON messages(recipient, id);"
-    "CREATE INDEX messages_sender ON messages(sender, id);"
-    "CREATE TABLE sessions(id INTEGER PRIMARY KEY, user TEXT NOT NULL, "
-    "addr TEXT NOT NULL, login_at INTEGER NOT NULL, logout_at INTEGER, "
-    "reason TEXT);"
-    "CREATE INDEX sessions_user ON sessions(user, login_at);"
-    SETTINGS_SQL
-    "INSERT INTO meta(key, value) VALUES ('schema_version', '2');";
-
-/* Version 1 to 2: room lines and /me actions (kind), user settings. */
-static const char migrate_v2_sql[] =
-    "ALTER TABLE messages ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;"
-    SETTINGS_SQL
-    "UPDATE meta SET value = '2' WHERE key = 'schema_version';";
-
 static struct {
 	char *path;
 	struct store_options opt;
@@ -327,12 +296,8 @@ soft_rc(int rc)
 	}
 }
 
-/*
- * Bind parameters 1.. of s from fmt: 't' a NUL-terminated string, 'b' a
- * pointer and a size_t length (text, not copied), 'i' an int64_t.
- */
-static int
-bind_args(sqlite3_stmt *s, const char *fmt, ...)
+int
+sq_bind(sqlite3_stmt *s, const char *fmt, ...)
 {
 	va_list ap;
 	const char *p;
@@ -368,29 +333,17 @@ bind_args(sqlite3_stmt *s, const char *fmt, ...)
 	return rc;
 }
 
-/*
- * sqlite3_reset() repeats the error of the last step, which the caller
- * already has; its own return value carries nothing new.
- */
-static void
-reset(sqlite3_stmt *s)
-{
-	(void)sqlite3_reset(s);
-}
-
-/* Run a statement that returns no rows; SQLITE_OK on success. */
-static int
-exec_stmt(sqlite3_stmt *s)
+int
+sq_exec(sqlite3_stmt *s)
 {
 	int rc = sqlite3_step(s);
 
-	reset(s);
+	sq_reset(s);
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
 }
 
-/* Run a query for one integer; a NULL or no row gives 0. */
-static int
-query_int64(sqlite3_stmt *s, int64_t *out)
+int
+sq_query_int64(sqlite3_stmt *s, int64_t *out)
 {
 	int rc = sqlite3_step(s);
 
@@ -401,12 +354,12 @@ query_int64(sqlite3_stmt *s, int64_t *out)
 	} else if (rc == SQLITE_DONE) {
 		rc = SQLITE_OK;
 	}
-	reset(s);
+	sq_reset(s);
 	return rc;
 }
 
-static void
-finalize_all(sqlite3_stmt **v, size_t n)
+void
+sq_finalize_all(sqlite3_stmt **v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		/* Returns the last step's error again, not a failure. */
@@ -415,8 +368,8 @@ finalize_all(sqlite3_stmt **v, size_t n)
 	}
 }
 
-static void
-close_db(sqlite3 **db)
+void
+sq_close_db(sqlite3 **db)
 {
 	int rc;
 
@@ -430,9 +383,9 @@ close_db(sqlite3 **db)
 	*db = NULL;
 }
 
-static int
-prepare_all(sqlite3 *db, const char *const *sql, sqlite3_stmt **v, size_t n,
-    char *err, size_t errlen)
+int
+sq_prepare_all(sqlite3 *db, const char *path, const char *const *sql,
+    sqlite3_stmt **v, size_t n, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < n; i++) {
 		int rc = sqlite3_prepare_v3(db, sql[i], -1,
@@ -440,16 +393,15 @@ prepare_all(sqlite3 *db, const char *const *sql, sqlite3_stmt **v, size_t n,
 
 		if (rc != SQLITE_OK) {
 			set_err(err, errlen, "%s: preparing \"%s\": %s",
-			    st.path, sql[i], sqlite3_errmsg(db));
+			    path, sql[i], sqlite3_errmsg(db));
 			return -1;
 		}
 	}
 	return 0;
 }
 
-/* Open filename (path, or a URI for it); errors name path. */
-static int
-open_db(const char *filename, const char *path, int flags, sqlite3 **db,
+int
+sq_open_db(const char *filename, const char *path, int flags, sqlite3 **db,
     char *err, size_t errlen)
 {
 	int rc;
@@ -461,7 +413,7 @@ open_db(const char *filename, const char *path, int flags, sqlite3 **db,
 	if (rc != SQLITE_OK) {
 		set_err(err, errlen, "%s: cannot open the message database: %s",
 		    path, *db != NULL ? sqlite3_errmsg(*db) : sqlite3_errstr(rc));
-		close_db(db);
+		sq_close_db(db);
 		return -1;
 	}
 	rc = sqlite3_extended_result_codes(*db, 1);
@@ -470,234 +422,10 @@ open_db(const char *filename, const char *path, int flags, sqlite3 **db,
 	}
 	if (rc != SQLITE_OK) {
 		set_err(err, errlen, "%s: %s", path, sqlite3_errmsg(*db));
-		close_db(db);
+		sq_close_db(db);
 		return -1;
 	}
 	return 0;
-}
-
-/* Report rc from reading path; garbage and corruption get one message. */
-static void
-read_err(const char *path, sqlite3 *db, int rc, char *err, size_t errlen)
-{
-	if ((rc & 0xff) == SQLITE_NOTADB || (rc & 0xff) == SQLITE_CORRUPT) {
-		set_err(err, errlen, ERR_NOT_OURS_GARBAGE, path);
-	} else {
-		set_err(err, errlen, "%s: cannot read the message database: %s",
-		    path, sqlite3_errmsg(db));
-	}
-}
-
-/* Prepare, step and finalize one query for a single integer. */
-static int
-once_int64(sqlite3 *db, const char *sql, int64_t *out)
-{
-	sqlite3_stmt *s = NULL;
-	int rc;
-
-	rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL);
-	if (rc != SQLITE_OK) {
-		return rc;
-	}
-	rc = query_int64(s, out);
-	(void)sqlite3_finalize(s);
-	return rc;
-}
-
-/*
- * What the database at path holds: -1 not ours (err set), 0 nothing yet,
- * 1 our schema in a version this code knows.  Only reads.
- */
-static int
-classify(sqlite3 *db, const char *path, char *err, size_t errlen)
-{
-	sqlite3_stmt *s = NULL;
-	const char *text;
-	int64_t has_meta, objects;
-	char *end;
-	long version;
-	int rc, ret = -1;
-
-	rc = once_int64(db, "SELECT count(*) FROM sqlite_master", &objects);
-	if (rc == SQLITE_OK) {
-		rc = once_int64(db, "SELECT count(*) FROM sqlite_master "
-		    "WHERE type = 'table' AND name = 'meta'", &has_meta);
-	}
-	if (rc != SQLITE_OK) {
-		read_err(path, db, rc, err, errlen);
-		return -1;
-	}
-	if (objects == 0) {
-		return 0;
-	}
-	if (has_meta == 0) {
-		set_err(err, errlen, ERR_NOT_OURS_FOREIGN, path);
-		return -1;
-	}
-	rc = sqlite3_prepare_v2(db, "SELECT value FROM meta "
-	    "WHERE key = 'schema_version'", -1, &s, NULL);
-	if (rc == SQLITE_OK) {
-		rc = sqlite3_step(s);
-	}
-	if (rc == SQLITE_DONE) {
-		set_err(err, errlen, ERR_NOT_OURS_FOREIGN, path);
-		goto out;
-	}
-	if (rc != SQLITE_ROW) {
-		read_err(path, db, rc, err, errlen);
-		goto out;
-	}
-	text = (const char *)sqlite3_column_text(s, 0);
-	errno = 0;
-	version = text != NULL ? strtol(text, &end, 10) : 0;
-	if (text == NULL || errno != 0 || end == text || *end != '\0' ||
-	    version < 1) {
-		set_err(err, errlen, "%s: bad schema_version \"%s\" in the "
-		    "message database", path, text != NULL ? text : "");
-		goto out;
-	}
-	if (version > SCHEMA_VERSION) {
-		set_err(err, errlen, "%s: the message database has schema "
-		    "version %ld, newer than this sshchatd knows (%d); run a "
-		    "newer sshchatd or move the file away", path, version,
-		    SCHEMA_VERSION);
-		goto out;
-	}
-	ret = 1;
-out:
-	(void)sqlite3_finalize(s);
-	return ret;
-}
-
-/* An SQLite URI for path, read-only and immutable. */
-static char *
-immutable_uri(const char *path)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	struct buf b = { 0 };
-	const unsigned char *p;
-	char esc[3];
-
-	buf_append(&b, "file:", 5);
-	for (p = (const unsigned char *)path; *p != '\0'; p++) {
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || strchr("/-._~", *p) != NULL) {
-			buf_append(&b, p, 1);
-		} else {
-			esc[0] = '%';
-			esc[1] = hex[*p >> 4];
-			esc[2] = hex[*p & 0xf];
-			buf_append(&b, esc, 3);
-		}
-	}
-	buf_append(&b, "?mode=ro&immutable=1", 20);
-	return b.data;
-}
-
-/*
- * Before any connection that could write it is opened, make sure a
- * non-empty file at path is an SQLite database and not someone else's.
- * The connection is immutable so that it creates no -wal or -shm file
- * beside a file that is refused; it does not see a WAL, so the writer
- * connection checks again (setup_schema).
- */
-static int
-check_existing(const char *path, char *err, size_t errlen)
-{
-	struct stat sb;
-	sqlite3 *db = NULL;
-	char *uri;
-	int ret;
-
-	if (stat(path, &sb) == -1) {
-		if (errno == ENOENT) {
-			return 0;
-		}
-		set_err(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (!S_ISREG(sb.st_mode)) {
-		set_err(err, errlen, "%s: not a regular file", path);
-		return -1;
-	}
-	if (sb.st_size == 0) {
-		return 0;
-	}
-	uri = immutable_uri(path);
-	ret = open_db(uri, path, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, &db,
-	    err, errlen);
-	free(uri);
-	if (ret < 0) {
-		return -1;
-	}
-	ret = classify(db, path, err, errlen);
-	close_db(&db);
-	return ret < 0 ? -1 : 0;
-}
-
-/*
- * Create the schema in an empty database, or check the version of ours
- * again, now under the write lock.  Runs before the switch to WAL, so a
- * refused file is not even given a new journal mode.
- */
-static int
-setup_schema(char *err, size_t errlen)
-{
-	int rc, kind;
-
-	rc = sqlite3_exec(st.wdb, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-	if (rc != SQLITE_OK) {
-		read_err(st.path, st.wdb, rc, err, errlen);
-		return -1;
-	}
-	kind = classify(st.wdb, st.path, err, errlen);
-	if (kind < 0) {
-		goto fail;
-	}
-	if (kind == 0) {
-		rc = sqlite3_exec(st.wdb, schema_sql, NULL, NULL, NULL);
-		if (rc != SQLITE_OK) {
-			set_err(err, errlen, "%s: creating the tables: %s",
-			    st.path, sqlite3_errmsg(st.wdb));
-			goto fail;
-		}
-	} else {
-		int64_t version = 0;
-
-		if (once_int64(st.wdb, "SELECT CAST(value AS INTEGER) FROM "
-		    "meta WHERE key = 'schema_version'", &version) == 0 &&
-		    version == 1) {
-			rc = sqlite3_exec(st.wdb, migrate_v2_sql, NULL, NULL,
-			    NULL);
-			if (rc != SQLITE_OK) {
-				set_err(err, errlen, "%s: migrating to schema "
-				    "version 2: %s", st.path,
-				    sqlite3_errmsg(st.wdb));
-				goto fail;
-			}
-			info("%s: migrated the message database to schema "
-			    "version 2", st.path);
-		}
-	}
-	rc = sqlite3_exec(st.wdb, "COMMIT", NULL, NULL, NULL);
-	if (rc != SQLITE_OK) {
-		set_err(err, errlen, "%s: %s", st.path, sqlite3_errmsg(st.wdb));
-		goto fail;
-	}
-	if (kind == 0) {
-		info("%s: created a new message database", st.path);
-	}
-	return 0;
-
-fail:
-	if (!sqlite3_get_autocommit(st.wdb)) {
-		rc = sqlite3_exec(st.wdb, "ROLLBACK", NULL, NULL, NULL);
-		if (rc != SQLITE_OK) {
-			error("%s: ROLLBACK: %s", st.path,
-			    sqlite3_errmsg(st.wdb));
-		}
-	}
-	return -1;
 }
 
 static int
@@ -714,7 +442,7 @@ configure_writer(char *err, size_t errlen)
 		rc = sqlite3_step(s);
 	}
 	if (rc != SQLITE_ROW) {
-		read_err(st.path, st.wdb, rc, err, errlen);
+		sq_read_err(st.path, st.wdb, rc, err, errlen);
 		(void)sqlite3_finalize(s);
 		return -1;
 	}
@@ -752,10 +480,10 @@ run_op(struct op *op, int64_t now, const char **what)
 		if (st.opt.max_queued > 0 && op->msg_kind == STORE_MSG) {
 			*what = "counting undelivered messages";
 			s = st.w[W_QUEUED];
-			rc = bind_args(s, "ti", op->b,
+			rc = sq_bind(s, "ti", op->b,
 			    (int64_t)st.opt.max_queued);
 			if (rc == SQLITE_OK) {
-				rc = query_int64(s, &queued);
+				rc = sq_query_int64(s, &queued);
 			}
 			if (rc != SQLITE_OK) {
 				return rc;
@@ -770,10 +498,10 @@ run_op(struct op *op, int64_t now, const char **what)
 		}
 		*what = "INSERT INTO messages";
 		s = st.w[W_INSERT];
-		rc = bind_args(s, "ittbi", now, op->a, op->b, op->body, op->len,
+		rc = sq_bind(s, "ittbi", now, op->a, op->b, op->body, op->len,
 		    (int64_t)op->msg_kind);
 		if (rc == SQLITE_OK) {
-			rc = exec_stmt(s);
+			rc = sq_exec(s);
 		}
 		if (rc == SQLITE_OK) {
 			op->out_id = sqlite3_last_insert_rowid(st.wdb);
@@ -782,22 +510,22 @@ run_op(struct op *op, int64_t now, const char **what)
 	case OP_MARK:
 		*what = "marking a message delivered";
 		s = st.w[W_MARK];
-		rc = bind_args(s, "ii", op->ms, op->id);
+		rc = sq_bind(s, "ii", op->ms, op->id);
 		break;
 	case OP_SESSION_OPEN:
 		*what = "INSERT INTO sessions";
 		s = st.w[W_SESSION_OPEN];
-		rc = bind_args(s, "itti", op->id, op->a, op->b, op->ms);
+		rc = sq_bind(s, "itti", op->id, op->a, op->b, op->ms);
 		break;
 	case OP_SESSION_CLOSE:
 		*what = "closing a session row";
 		s = st.w[W_SESSION_CLOSE];
-		rc = bind_args(s, "iti", op->ms, op->a, op->id);
+		rc = sq_bind(s, "iti", op->ms, op->a, op->id);
 		break;
 	case OP_RECOVER:
 		*what = "closing crashed sessions";
 		s = st.w[W_RECOVER];
-		rc = bind_args(s, "ii", op->ms, op->id);
+		rc = sq_bind(s, "ii", op->ms, op->id);
 		break;
 	case OP_NOP:
 		return SQLITE_OK;
@@ -805,17 +533,17 @@ run_op(struct op *op, int64_t now, const char **what)
 		*what = "saving a setting";
 		if (op->body != NULL) {
 			s = st.w[W_SETTING_SET];
-			rc = bind_args(s, "ttt", op->a, op->b, op->body);
+			rc = sq_bind(s, "ttt", op->a, op->b, op->body);
 		} else {
 			s = st.w[W_SETTING_DEL];
-			rc = bind_args(s, "tt", op->a, op->b);
+			rc = sq_bind(s, "tt", op->a, op->b);
 		}
 		break;
 	default:
 		return SQLITE_MISUSE;
 	}
 	if (rc == SQLITE_OK) {
-		rc = exec_stmt(s);
+		rc = sq_exec(s);
 	}
 	return rc;
 }
@@ -840,7 +568,7 @@ run_batch(struct op *batch, bool failed)
 		}
 		return true;
 	}
-	rc = exec_stmt(st.w[W_BEGIN]);
+	rc = sq_exec(st.w[W_BEGIN]);
 	if (rc != SQLITE_OK) {
 		goto fail;
 	}
@@ -859,7 +587,7 @@ run_batch(struct op *batch, bool failed)
 		set_err(op->err, sizeof(op->err), "%s", reason(rc));
 	}
 	what = "COMMIT";
-	rc = exec_stmt(st.w[W_COMMIT]);
+	rc = sq_exec(st.w[W_COMMIT]);
 	if (rc != SQLITE_OK) {
 		goto fail;
 	}
@@ -868,7 +596,7 @@ run_batch(struct op *batch, bool failed)
 fail:
 	snprintf(msg, sizeof(msg), "%s", sqlite3_errmsg(st.wdb));
 	if (!sqlite3_get_autocommit(st.wdb)) {
-		rc2 = exec_stmt(st.w[W_ROLLBACK]);
+		rc2 = sq_exec(st.w[W_ROLLBACK]);
 		if (rc2 != SQLITE_OK) {
 			error("%s: ROLLBACK: %s", st.path,
 			    sqlite3_errmsg(st.wdb));
@@ -1022,9 +750,9 @@ retain_step(void)
 	int changes;
 	int rc;
 
-	rc = bind_args(st.w[W_RETAIN], "ii", cutoff, (int64_t)RETENTION_CHUNK);
+	rc = sq_bind(st.w[W_RETAIN], "ii", cutoff, (int64_t)RETENTION_CHUNK);
 	if (rc == SQLITE_OK) {
-		rc = exec_stmt(st.w[W_RETAIN]);
+		rc = sq_exec(st.w[W_RETAIN]);
 	}
 	if (rc != SQLITE_OK) {
 		error("%s: deleting old messages: %s", st.path,
@@ -1357,12 +1085,12 @@ new_op(enum op_kind kind, const char *a, const char *b)
 static void
 teardown(void)
 {
-	finalize_all(st.r, R_COUNT);
-	finalize_all(st.w, W_COUNT);
+	sq_finalize_all(st.r, R_COUNT);
+	sq_finalize_all(st.w, W_COUNT);
 	pthread_mutex_lock(&rlock);
-	close_db(&st.rdb);
+	sq_close_db(&st.rdb);
 	pthread_mutex_unlock(&rlock);
-	close_db(&st.wdb);
+	sq_close_db(&st.wdb);
 	free(st.path);
 	st.path = NULL;
 }
@@ -1388,12 +1116,12 @@ store_open(const char *path, const struct store_options *opt, char *err,
 		set_err(err, errlen, "SQLite was built without thread support");
 		return -1;
 	}
-	if (check_existing(path, err, errlen) < 0) {
+	if (sq_check_existing(path, err, errlen) < 0) {
 		return -1;
 	}
 	st.path = xstrdup(path);
 	st.opt = *opt;
-	if (open_db(path, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+	if (sq_open_db(path, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
 	    &st.wdb, err, errlen) < 0) {
 		goto fail;
 	}
@@ -1403,20 +1131,22 @@ store_open(const char *path, const struct store_options *opt, char *err,
 		    "mode and file system)", path);
 		goto fail;
 	}
-	if (setup_schema(err, errlen) < 0 || configure_writer(err,
+	if (sq_setup_schema(st.wdb, st.path, err, errlen) < 0 ||
+	    configure_writer(err, errlen) < 0) {
+		goto fail;
+	}
+	if (sq_prepare_all(st.wdb, st.path, wsql, st.w, W_COUNT, err,
 	    errlen) < 0) {
 		goto fail;
 	}
-	if (prepare_all(st.wdb, wsql, st.w, W_COUNT, err, errlen) < 0) {
-		goto fail;
-	}
-	if (open_db(path, path, SQLITE_OPEN_READONLY, &rdb, err, errlen) < 0) {
+	if (sq_open_db(path, path, SQLITE_OPEN_READONLY, &rdb, err, errlen) < 0) {
 		goto fail;
 	}
 	pthread_mutex_lock(&rlock);
 	st.rdb = rdb;
 	pthread_mutex_unlock(&rlock);
-	if (prepare_all(st.rdb, rsql, st.r, R_COUNT, err, errlen) < 0) {
+	if (sq_prepare_all(st.rdb, st.path, rsql, st.r, R_COUNT, err,
+	    errlen) < 0) {
 		goto fail;
 	}
 
@@ -1680,11 +1410,11 @@ read_messages(sqlite3_stmt *s, const char *what, struct store_message **out)
 	}
 	if (rc != SQLITE_DONE) {
 		read_failed(what, rc);
-		reset(s);
+		sq_reset(s);
 		store_messages_free(v, (int)n);
 		return -1;
 	}
-	reset(s);
+	sq_reset(s);
 	*out = v;
 	return (int)n;
 }
@@ -1713,7 +1443,7 @@ store_undelivered(const char *user, int64_t after_id, size_t limit,
 		return -1;
 	}
 	s = st.r[R_UNDELIVERED];
-	rc = bind_args(s, "tii", user, after_id, clamp_limit(limit));
+	rc = sq_bind(s, "tii", user, after_id, clamp_limit(limit));
 	if (rc != SQLITE_OK) {
 		read_failed("reading undelivered messages", rc);
 		n = -1;
@@ -1742,10 +1472,10 @@ store_history(const char *user, const char *peer, size_t limit,
 	}
 	if (peer != NULL) {
 		s = st.r[R_HISTORY_PEER];
-		rc = bind_args(s, "tti", user, peer, clamp_limit(limit));
+		rc = sq_bind(s, "tti", user, peer, clamp_limit(limit));
 	} else {
 		s = st.r[R_HISTORY_ALL];
-		rc = bind_args(s, "ti", user, clamp_limit(limit));
+		rc = sq_bind(s, "ti", user, clamp_limit(limit));
 	}
 	if (rc != SQLITE_OK) {
 		read_failed("reading history", rc);
@@ -1781,9 +1511,9 @@ read_int64(enum rstmt i, const char *user, const char *what)
 		pthread_mutex_unlock(&rlock);
 		return -1;
 	}
-	rc = user != NULL ? bind_args(st.r[i], "t", user) : SQLITE_OK;
+	rc = user != NULL ? sq_bind(st.r[i], "t", user) : SQLITE_OK;
 	if (rc == SQLITE_OK) {
-		rc = query_int64(st.r[i], &v);
+		rc = sq_query_int64(st.r[i], &v);
 	}
 	if (rc != SQLITE_OK) {
 		read_failed(what, rc);
@@ -1885,7 +1615,7 @@ store_recover_sessions(void (*fn)(uint64_t id, const char *user,
 	if (rc != SQLITE_DONE) {
 		read_failed("reading open sessions", rc);
 	}
-	reset(s);
+	sq_reset(s);
 	pthread_mutex_unlock(&rlock);
 
 	ret = rc == SQLITE_DONE ? (int)n : -1;
@@ -1934,7 +1664,7 @@ store_settings(const char *user, void (*fn)(const char *key,
 		return -1;
 	}
 	s = st.r[R_SETTINGS];
-	rc = bind_args(s, "t", user);
+	rc = sq_bind(s, "t", user);
 	while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		fn((const char *)sqlite3_column_text(s, 0),
 		    (const char *)sqlite3_column_text(s, 1), arg);
@@ -1945,7 +1675,7 @@ store_settings(const char *user, void (*fn)(const char *key,
 		read_failed("reading settings", rc);
 		n = -1;
 	}
-	reset(s);
+	sq_reset(s);
 	pthread_mutex_unlock(&rlock);
 	return n;
 }
@@ -1963,8 +1693,8 @@ store_room(int64_t after_id, size_t limit, struct store_message **out)
 		return -1;
 	}
 	s = st.r[R_ROOM];
-	if (bind_args(s, "ii", after_id, clamp_limit(limit)) != SQLITE_OK) {
-		reset(s);
+	if (sq_bind(s, "ii", after_id, clamp_limit(limit)) != SQLITE_OK) {
+		sq_reset(s);
 		pthread_mutex_unlock(&rlock);
 		return -1;
 	}
