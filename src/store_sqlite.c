@@ -1,33 +1,21 @@
 /*
- * The SQLite backend of the message store.  It owns the database file,
- * two connections to it and the writer thread.  One thread at a time
- * uses the writer connection (st.running): it takes every queued write
- * (appends, delivery marks, session rows) in one transaction and wakes
- * each sender after COMMIT returned, so a message is never acknowledged
- * before it is committed.  That is the writer thread, or, when the store
- * is quiet, the thread that queued an append and would otherwise wake
- * the writer and sleep (submit_wait).  With StoreSync full the
- * connection commits with synchronous=NORMAL and the WAL is synced after
- * each COMMIT, which is what synchronous=FULL does, in two steps: after
- * the first (show_before_sync) the messages are delivered, so recipients
- * need not wait for the disk, and the writer goes on with the next batch
- * while the appending threads sync (lead_sync); appends are acknowledged
- * after the second.  One sync covers every batch committed before it began.
- * The read functions share the reader connection under a mutex; WAL
- * mode lets them run while the writer commits.  A file that is not
- * this store's database is never written (store_sqlite_schema.c checks
- * it, and creates or migrates the schema), and after an I/O error the
- * store refuses every write until restarted, because a retried fsync
- * can report success for data that was lost.
+ * The SQLite backend of the message store: the database file's two
+ * connections, opening and closing them, and the writes.  The writer
+ * connection runs the batches of the group-commit writer
+ * (store_writer.c) through the steps it is given here (sqlite_backend):
+ * BEGIN IMMEDIATE, one statement or two per op, COMMIT, with
+ * synchronous=NORMAL.  With StoreSync full the WAL is synced after the
+ * COMMIT through a file of our own (wal_sync), which is what
+ * synchronous=FULL does, in two steps, so that the writer can deliver
+ * between them.  The read functions share the reader connection under
+ * a mutex; WAL mode lets them run while the writer commits.  A file that
+ * is not this store's database is never written (store_sqlite_schema.c
+ * checks it, and creates or migrates the schema).  It decides nothing
+ * about batches, waiting or retention's schedule.
  */
 #include "config.h"
 
-#include <sys/stat.h>
-
-#include <errno.h>
 #include <fcntl.h>
-#include <semaphore.h>
-#include <stdatomic.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -35,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -43,65 +30,10 @@
 #include "log.h"
 #include "store.h"
 #include "store_sqlite_int.h"
+#include "store_writer.h"
 #include "util.h"
 
-#define BATCH_MAX		1000
-#define WRITER_STACK		(256 * 1024)
 #define BUSY_TIMEOUT_MS		5000
-#define RETENTION_EVERY_MS	(60 * 60 * 1000)
-#define RETENTION_CHUNK		1000
-#define DAY_MS			(24LL * 60 * 60 * 1000)
-/*
- * Writes nobody waits for (delivered marks, session rows, settings) wait
- * this long for company before their own COMMIT, so a login storm or a
- * busy room shares one fsync among many of them; a waited write takes
- * them along at once.
- */
-#define ASYNC_COMMIT_MS		50
-
-#define ERR_FAILED "message store failed after an I/O error; restart the " \
-	"daemon"
-
-enum op_kind {
-	OP_APPEND,
-	OP_MARK,
-	OP_SESSION_OPEN,
-	OP_SESSION_CLOSE,
-	OP_RECOVER,
-	OP_SETTING,
-	OP_NOP,		/* a barrier: done once everything before it is */
-	OP_KINDS
-};
-
-/*
- * One queued write.  A waited op lives on its caller's stack and the
- * caller sleeps until done; the others are heap copies the writer frees.
- */
-struct op {
-	struct op *next;
-	enum op_kind kind;
-	bool waited;
-	atomic_bool done;	/* read by its thread without qlock */
-	int64_t id;		/* message or session id; recover: highest */
-	int64_t ms;		/* delivered, login or logout time */
-	const char *a;		/* append: sender; session: user or reason */
-	const char *b;		/* append: recipient; session: address */
-	const char *body;	/* append: text; setting: value or NULL */
-	size_t len;
-	int msg_kind;		/* append: enum store_kind */
-	/*
-	 * waited: posted when done, or when its thread is to lead a sync.
-	 * A semaphore, not a condition variable: a thread woken because
-	 * its op is done returns without taking qlock again, which the
-	 * thread that woke it, and woke the others, still holds.
-	 */
-	sem_t sem;
-	store_written_fn *on_written;	/* append: called once, when written */
-	void *arg;
-	enum store_result res;
-	int64_t out_id;
-	char err[128];
-};
 
 enum wstmt {
 	W_BEGIN,
@@ -222,31 +154,13 @@ static const char *const rsql[R_COUNT] = {
 static struct {
 	char *path;
 	struct store_options opt;
-	sqlite3 *wdb;			/* writer thread only */
+	sqlite3 *wdb;			/* the thread running a batch */
 	sqlite3 *rdb;			/* under rlock */
 	sqlite3_stmt *w[W_COUNT];
 	sqlite3_stmt *r[R_COUNT];
-	pthread_t writer;
-	pthread_cond_t work;		/* queue not empty, or stopping */
-	struct op *head, *tail;		/* under qlock, as are the flags */
-	int64_t head_ms;		/* when head was queued */
-	unsigned nwaited;		/* queued ops someone waits for */
-	unsigned pending[OP_KINDS];	/* queued or running, by kind */
-	bool accepting;
-	bool stopping;
-	bool failed;
-	bool sync_wal;			/* appends wait for a sync of the WAL */
-	struct op *unsynced, *unsynced_tail;	/* committed, not synced */
-	bool syncing;			/* a thread is in lead_sync() */
-	bool running;			/* a thread has the writer connection */
 	sqlite3_file *wal;		/* the syncing thread's; NULL: not open */
-	/* Writer thread only. */
-	int64_t next_retention;
-	bool retaining;
-	int64_t retained;
 } st;
 
-static pthread_mutex_t qlock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t rlock = PTHREAD_MUTEX_INITIALIZER;
 
 /* What a failed write means to the person whose message it was. */
@@ -455,8 +369,7 @@ configure_writer(char *err, size_t errlen)
 		return -1;
 	}
 	(void)sqlite3_finalize(s);
-	/* FULL is NORMAL plus a sync of the WAL at COMMIT: see lead_sync(). */
-	st.sync_wal = st.opt.sync_full;
+	/* FULL is NORMAL plus a sync of the WAL at COMMIT: see wal_sync(). */
 	snprintf(sync, sizeof(sync), "PRAGMA synchronous = NORMAL; "
 	    "PRAGMA foreign_keys = OFF");
 	rc = sqlite3_exec(st.wdb, sync, NULL, NULL, NULL);
@@ -549,81 +462,63 @@ run_op(struct op *op, int64_t now, const char **what)
 }
 
 /*
- * One transaction for every op of the batch.  Returns true when the
- * store must refuse every later write.
+ * Tell the writer about rc from what: soft (only the op failed) if the
+ * transaction is still open.
  */
-static bool
-run_batch(struct op *batch, bool failed)
+static enum backend_rc
+failed_step(int rc, const char *what, struct backend_err *e)
 {
-	struct op *op;
-	const char *what = "BEGIN IMMEDIATE";
-	char msg[256];
-	int64_t now = wall_ms();
-	int rc, rc2, appends = 0, others = 0;
+	e->what = what;
+	e->reason = reason(rc);
+	e->fatal = fatal_rc(rc);
+	snprintf(e->msg, sizeof(e->msg), "%s", sqlite3_errmsg(st.wdb));
+	if (soft_rc(rc) && !sqlite3_get_autocommit(st.wdb)) {
+		return BACKEND_SOFT;
+	}
+	return BACKEND_FAIL;
+}
 
-	if (failed) {
-		for (op = batch; op != NULL; op = op->next) {
-			op->res = STORE_ERROR;
-			set_err(op->err, sizeof(op->err), "%s", ERR_FAILED);
-		}
-		return true;
-	}
-	rc = sq_exec(st.w[W_BEGIN]);
-	if (rc != SQLITE_OK) {
-		goto fail;
-	}
-	for (op = batch; op != NULL; op = op->next) {
-		op->res = STORE_OK;
-		rc = run_op(op, now, &what);
-		if (rc == SQLITE_OK) {
-			continue;
-		}
-		if (!soft_rc(rc) || sqlite3_get_autocommit(st.wdb)) {
-			goto fail;
-		}
-		/* Only this op failed; the transaction goes on. */
-		error("%s: %s: %s", st.path, what, sqlite3_errmsg(st.wdb));
-		op->res = STORE_ERROR;
-		set_err(op->err, sizeof(op->err), "%s", reason(rc));
-	}
-	what = "COMMIT";
-	rc = sq_exec(st.w[W_COMMIT]);
-	if (rc != SQLITE_OK) {
-		goto fail;
-	}
-	return false;
+static enum backend_rc
+sqlite_begin(struct backend_err *e)
+{
+	int rc = sq_exec(st.w[W_BEGIN]);
 
-fail:
-	snprintf(msg, sizeof(msg), "%s", sqlite3_errmsg(st.wdb));
-	if (!sqlite3_get_autocommit(st.wdb)) {
-		rc2 = sq_exec(st.w[W_ROLLBACK]);
-		if (rc2 != SQLITE_OK) {
-			error("%s: ROLLBACK: %s", st.path,
-			    sqlite3_errmsg(st.wdb));
-		}
+	return rc == SQLITE_OK ? BACKEND_OK :
+	    failed_step(rc, "BEGIN IMMEDIATE", e);
+}
+
+static enum backend_rc
+sqlite_run(struct op *op, int64_t now, struct backend_err *e)
+{
+	const char *what = "";
+	int rc = run_op(op, now, &what);
+
+	return rc == SQLITE_OK ? BACKEND_OK : failed_step(rc, what, e);
+}
+
+static enum backend_rc
+sqlite_commit(struct backend_err *e)
+{
+	int rc = sq_exec(st.w[W_COMMIT]);
+
+	return rc == SQLITE_OK ? BACKEND_OK : failed_step(rc, "COMMIT", e);
+}
+
+static void
+sqlite_rollback(void)
+{
+	if (!sqlite3_get_autocommit(st.wdb) &&
+	    sq_exec(st.w[W_ROLLBACK]) != SQLITE_OK) {
+		error("%s: ROLLBACK: %s", st.path, sqlite3_errmsg(st.wdb));
 	}
-	for (op = batch; op != NULL; op = op->next) {
-		if (op->kind == OP_APPEND) {
-			appends++;
-		} else {
-			others++;
-		}
-		op->res = STORE_ERROR;
-		set_err(op->err, sizeof(op->err), "%s", reason(rc));
-	}
-	error("%s: %s failed: %s (%s); not stored: %d messages, %d other "
-	    "writes%s", st.path, what, msg, reason(rc), appends, others,
-	    fatal_rc(rc) ? "; refusing every further write until restarted" :
-	    "");
-	return fatal_rc(rc);
 }
 
 /*
  * Sync the WAL (and, the first time, its directory), as SQLite's
- * synchronous=FULL does at COMMIT; one thread at a time (st.syncing).
- * Through a file of our own, opened by the same VFS: the writer's
- * connection goes on committing meanwhile.  SQLite keeps the WAL file
- * while connections are open (it is reset in place).
+ * synchronous=FULL does at COMMIT; one thread at a time (the writer's
+ * sync leader).  Through a file of our own, opened by the same VFS: the
+ * writer connection goes on committing meanwhile.  SQLite keeps the WAL
+ * file while connections are open (it is reset in place).
  */
 static bool
 wal_sync(void)
@@ -671,416 +566,33 @@ wal_sync(void)
 	return true;
 }
 
-/* A waited op is done: wake its thread (only it).  qlock is held. */
-static void
-op_done(struct op *op)
+/* One chunk of old delivered messages; an autocommit DELETE. */
+static int64_t
+sqlite_retain(int64_t cutoff_ms, int64_t chunk, bool *fatal)
 {
-	op->done = true;
-	(void)sem_post(&op->sem);
-}
-
-/*
- * Sync the WAL for every append committed so far and acknowledge them;
- * qlock is held and dropped meanwhile.  The thread of a committed append
- * does it when no sync is running: it is awake anyway, and the writer
- * goes on committing.  Appends committed during a sync wait for the
- * next one, which the first of them leads.  A failed sync fails every
- * append it was for, and the store with them: after a failed fsync the
- * data may be lost, and a retry may report success.
- */
-static void
-lead_sync(void)
-{
-	struct op *list = st.unsynced, *next;
-	bool ok = !st.failed;
-
-	st.unsynced = st.unsynced_tail = NULL;
-	st.syncing = true;
-	pthread_mutex_unlock(&qlock);
-	ok = ok && wal_sync();
-	pthread_mutex_lock(&qlock);
-	st.syncing = false;
-	if (!ok && !st.failed) {
-		error("%s: syncing the WAL failed; the last messages may be "
-		    "lost; refusing every further write until restarted",
-		    st.path);
-		st.failed = true;
-	}
-	for (struct op *op = list; op != NULL; op = next) {
-		next = op->next;
-		if (!ok) {
-			op->res = STORE_ERROR;
-			set_err(op->err, sizeof(op->err), "%s",
-			    reason(SQLITE_IOERR_FSYNC));
-		}
-		op_done(op);
-	}
-	if (st.unsynced != NULL) {
-		/* Committed meanwhile: the next sync is theirs to lead. */
-		(void)sem_post(&st.unsynced->sem);
-	}
-}
-
-/*
- * The batch's messages are committed: before the sync, call their
- * written() here, in the writer thread (their senders are asleep until
- * the sync is done, and waking each of them just to deliver would cost a
- * thread switch per message).  qlock is not held: written() may queue
- * writes of its own (delivery marks).
- */
-static void
-tell_written(struct op *batch)
-{
-	for (struct op *op = batch; op != NULL; op = op->next) {
-		if (op->kind == OP_APPEND && op->waited &&
-		    op->res == STORE_OK && op->on_written != NULL) {
-			store_written_fn *fn = op->on_written;
-
-			op->on_written = NULL;
-			fn(op->arg, op->out_id);
-		}
-	}
-}
-
-/* Delete one chunk of old delivered messages.  True on a fatal error. */
-static bool
-retain_step(void)
-{
-	int64_t cutoff = wall_ms() - st.opt.retention_days * DAY_MS;
-	int changes;
 	int rc;
 
-	rc = sq_bind(st.w[W_RETAIN], "ii", cutoff, (int64_t)RETENTION_CHUNK);
+	rc = sq_bind(st.w[W_RETAIN], "ii", cutoff_ms, chunk);
 	if (rc == SQLITE_OK) {
 		rc = sq_exec(st.w[W_RETAIN]);
 	}
 	if (rc != SQLITE_OK) {
 		error("%s: deleting old messages: %s", st.path,
 		    sqlite3_errmsg(st.wdb));
-		st.retaining = false;
-		return fatal_rc(rc);
+		*fatal = fatal_rc(rc);
+		return -1;
 	}
-	changes = sqlite3_changes(st.wdb);
-	st.retained += changes;
-	if (changes < RETENTION_CHUNK) {
-		st.retaining = false;
-		if (st.retained > 0) {
-			info("%s: deleted %lld delivered messages older than "
-			    "%d days", st.path, (long long)st.retained,
-			    st.opt.retention_days);
-		}
-	}
-	return false;
+	return sqlite3_changes(st.wdb);
 }
 
-static bool
-retention_due(void)
-{
-	return st.opt.retention_days > 0 &&
-	    (st.retaining || now_ms() >= st.next_retention);
-}
-
-static void
-wait_work(void)
-{
-	struct timespec ts;
-	int64_t until;
-
-	if (st.opt.retention_days <= 0) {
-		pthread_cond_wait(&st.work, &qlock);
-		return;
-	}
-	until = st.next_retention;
-	ts.tv_sec = until / 1000;
-	ts.tv_nsec = (until % 1000) * 1000000;
-	/* ETIMEDOUT is the point; the caller looks at the state again. */
-	(void)pthread_cond_timedwait(&st.work, &qlock, &ts);
-}
-
-/* Take up to BATCH_MAX queued ops off the queue; qlock is held. */
-static struct op *
-take_batch(void)
-{
-	struct op *batch = st.head, **tailp = &batch;
-
-	for (int n = 0; *tailp != NULL && n < BATCH_MAX; n++) {
-		if ((*tailp)->waited) {
-			st.nwaited--;
-		}
-		tailp = &(*tailp)->next;
-	}
-	st.head = *tailp;
-	*tailp = NULL;
-	if (st.head == NULL) {
-		st.tail = NULL;
-	} else {
-		st.head_ms = now_ms();
-	}
-	return batch;
-}
-
-/*
- * Run one batch of the queue in one transaction and finish its ops: the
- * writer connection is the caller's (st.running).  qlock is held, and
- * dropped meanwhile.  The writer thread also deletes old messages here
- * when that is due (retention).
- */
-static void
-run_queue(bool retention)
-{
-	struct op *batch = take_batch(), *op, *next;
-	bool failed = st.failed, stopping = st.stopping, fatal = false;
-
-	pthread_mutex_unlock(&qlock);
-	if (batch != NULL) {
-		fatal = run_batch(batch, failed);
-		if (!fatal && !failed && st.sync_wal &&
-		    st.opt.show_before_sync) {
-			tell_written(batch);
-		}
-	}
-	if (retention && !fatal && !failed && !stopping && retention_due()) {
-		if (!st.retaining) {
-			st.retaining = true;
-			st.retained = 0;
-			st.next_retention = now_ms() + RETENTION_EVERY_MS;
-		}
-		fatal = retain_step();
-	}
-
-	pthread_mutex_lock(&qlock);
-	if (fatal) {
-		st.failed = true;
-	}
-	for (op = batch; op != NULL; op = next) {
-		next = op->next;
-		/* Committed: visible to reads. */
-		st.pending[op->kind]--;
-		if (op->waited && op->kind == OP_APPEND && st.sync_wal &&
-		    op->res == STORE_OK && !fatal) {
-			/* Acknowledged once synced: see lead_sync(). */
-			op->next = NULL;
-			if (st.unsynced_tail != NULL) {
-				st.unsynced_tail->next = op;
-			} else {
-				st.unsynced = op;
-			}
-			st.unsynced_tail = op;
-		} else if (op->waited) {
-			op_done(op);
-		} else {
-			free(op);
-		}
-	}
-	if (st.unsynced != NULL && !st.syncing) {
-		/* One thread leads the sync; the rest sleep till done. */
-		(void)sem_post(&st.unsynced->sem);
-	}
-}
-
-/*
- * The writer thread: what the threads that wait for their writes do not
- * run themselves (see submit_wait()): writes nobody waits for, which
- * wait up to ASYNC_COMMIT_MS for company, what is queued while another
- * thread runs a batch, and retention.
- */
-static void *
-writer_main(void *arg)
-{
-	pthread_mutex_lock(&qlock);
-	for (;;) {
-		if (st.running) {
-			/* A waiting thread has the connection: it wakes us. */
-			pthread_cond_wait(&st.work, &qlock);
-			continue;
-		}
-		if (st.head == NULL && st.stopping) {
-			break;
-		}
-		if (st.head == NULL && !retention_due()) {
-			wait_work();
-			continue;
-		}
-		/* Only writes nobody waits for: let a few more join them. */
-		while (st.head != NULL && st.nwaited == 0 && !st.stopping &&
-		    !st.running && now_ms() < st.head_ms + ASYNC_COMMIT_MS) {
-			/* st.work waits on CLOCK_MONOTONIC, as now_ms() reads. */
-			int64_t until = st.head_ms + ASYNC_COMMIT_MS;
-			struct timespec ts = {
-				.tv_sec = until / 1000,
-				.tv_nsec = (until % 1000) * 1000000,
-			};
-
-			(void)pthread_cond_timedwait(&st.work, &qlock, &ts);
-		}
-		if (st.running || (st.head == NULL && !retention_due())) {
-			continue;	/* a waiting thread took them */
-		}
-		st.running = true;
-		run_queue(true);
-		st.running = false;
-	}
-	pthread_mutex_unlock(&qlock);
-	return NULL;
-}
-
-/*
- * Queue op, waking the writer thread unless the caller runs the queue
- * itself; the caller holds qlock and has checked st.accepting.
- */
-static void
-enqueue(struct op *op, bool wake)
-{
-	op->next = NULL;
-	if (st.tail != NULL) {
-		st.tail->next = op;
-	} else {
-		st.head = op;
-		st.head_ms = now_ms();
-		if (wake) {
-			pthread_cond_signal(&st.work);
-		}
-	}
-	st.tail = op;
-	st.pending[op->kind]++;
-	if (op->waited) {
-		st.nwaited++;
-		if (wake) {
-			/* It may be holding async writes back: go now. */
-			pthread_cond_signal(&st.work);
-		}
-	}
-}
-
-/*
- * Queue op and sleep until the writer ran it.  False if refused.  The
- * writer takes op off the queue (and out of st.tail) before it sets
- * op->done, so a caller's op on the stack is unreferenced once this
- * returns; clang-analyzer cannot see the other thread and says it still
- * is (StackAddressEscape), hence the NOLINTs at the callers.
- */
-static bool
-submit_wait(struct op *op)
-{
-	bool here;
-
-	op->waited = true;
-	op->done = false;
-	pthread_mutex_lock(&qlock);
-	if (!st.accepting) {
-		pthread_mutex_unlock(&qlock);
-		op->res = STORE_ERROR;
-		set_err(op->err, sizeof(op->err), "message store is not open");
-		return false;
-	}
-	if (st.failed) {
-		pthread_mutex_unlock(&qlock);
-		op->res = STORE_ERROR;
-		set_err(op->err, sizeof(op->err), "%s", ERR_FAILED);
-		return false;
-	}
-	(void)sem_init(&op->sem, 0, 0);
-	/*
-	 * A quiet store (nobody has the writer connection, no sync runs):
-	 * run the queue here, this op last, rather than wake the writer
-	 * thread to do it, a thread switch less before a message is
-	 * delivered.  Under load the writer thread runs the batches: they
-	 * grow while the disk syncs, and a session thread stays free for
-	 * its own session.
-	 */
-	here = !st.running && !st.stopping && !st.syncing &&
-	    st.unsynced == NULL;
-	enqueue(op, !here);
-	if (here) {
-		st.running = true;
-		run_queue(false);
-		st.running = false;
-		if (st.head != NULL || st.stopping || retention_due()) {
-			pthread_cond_signal(&st.work);
-		}
-	}
-	pthread_mutex_unlock(&qlock);
-	for (;;) {
-		while (sem_wait(&op->sem) != 0 && errno == EINTR) {
-			/* a signal: wait on */
-		}
-		if (op->done) {
-			break;	/* set before the post, which orders it */
-		}
-		/* Asked to lead a sync. */
-		pthread_mutex_lock(&qlock);
-		if (!st.syncing && st.unsynced != NULL) {
-			lead_sync();
-		}
-		pthread_mutex_unlock(&qlock);
-		if (op->done) {
-			break;	/* the sync it led was for it too */
-		}
-	}
-	(void)sem_destroy(&op->sem);
-	return true;
-}
-
-/*
- * Reads see the writes made before them: when a write of this kind is
- * still queued (held back by ASYNC_COMMIT_MS) or running, wait until it
- * is committed.
- */
-static void
-sync_reads(enum op_kind kind)
-{
-	struct op op = { .kind = OP_NOP };
-	bool pending;
-
-	pthread_mutex_lock(&qlock);
-	pending = st.pending[kind] > 0;
-	pthread_mutex_unlock(&qlock);
-	if (pending) {
-		/* NOLINTNEXTLINE(clang-analyzer-core.StackAddressEscape) */
-		(void)submit_wait(&op);
-	}
-}
-
-/* Queue a heap op nobody waits for; dropped when writes are refused. */
-static void
-submit_async(struct op *op)
-{
-	bool queued = false;
-
-	op->waited = false;
-	pthread_mutex_lock(&qlock);
-	if (st.accepting && !st.failed) {
-		enqueue(op, true);
-		queued = true;
-	}
-	pthread_mutex_unlock(&qlock);
-	if (!queued) {
-		debug("message store refuses writes; dropped one");
-		free(op);
-	}
-}
-
-/* An async op with copies of up to two strings after it. */
-static struct op *
-new_op(enum op_kind kind, const char *a, const char *b)
-{
-	size_t la = a != NULL ? strlen(a) + 1 : 0;
-	size_t lb = b != NULL ? strlen(b) + 1 : 0;
-	struct op *op = xcalloc(1, sizeof(*op) + la + lb);
-	char *p = (char *)(op + 1);
-
-	op->kind = kind;
-	if (a != NULL) {
-		memcpy(p, a, la);
-		op->a = p;
-		p += la;
-	}
-	if (b != NULL) {
-		memcpy(p, b, lb);
-		op->b = p;
-	}
-	return op;
-}
+static const struct store_backend sqlite_backend = {
+	.begin = sqlite_begin,
+	.run = sqlite_run,
+	.commit = sqlite_commit,
+	.rollback = sqlite_rollback,
+	.sync = wal_sync,
+	.retain = sqlite_retain,
+};
 
 static void
 teardown(void)
@@ -1099,15 +611,9 @@ int
 store_open(const char *path, const struct store_options *opt, char *err,
     size_t errlen)
 {
-	pthread_condattr_t ca;
-	pthread_attr_t attr;
 	sqlite3 *rdb = NULL;
-	int rc;
 
-	pthread_mutex_lock(&qlock);
-	rc = st.accepting || st.stopping;
-	pthread_mutex_unlock(&qlock);
-	if (rc) {
+	if (writer_is_open()) {
 		set_err(err, errlen, "%s: the message store is already open",
 		    path);
 		return -1;
@@ -1150,42 +656,11 @@ store_open(const char *path, const struct store_options *opt, char *err,
 		goto fail;
 	}
 
-	if (pthread_condattr_init(&ca) != 0 ||
-	    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
-	    pthread_cond_init(&st.work, &ca) != 0) {
-		set_err(err, errlen, "%s: cannot set up the writer queue",
-		    path);
+	if (writer_start(&sqlite_backend, st.path, opt, err, errlen) < 0) {
 		goto fail;
-	}
-	(void)pthread_condattr_destroy(&ca);
-	st.unsynced = st.unsynced_tail = NULL;
-	st.syncing = false;
-	st.running = false;
-	st.head = st.tail = NULL;
-	st.failed = false;
-	st.stopping = false;
-	st.accepting = true;
-	st.retaining = false;
-	st.next_retention = now_ms();	/* once at start */
-	if (pthread_attr_init(&attr) != 0) {
-		set_err(err, errlen, "%s: pthread_attr_init failed", path);
-		goto fail_cond;
-	}
-	rc = pthread_attr_setstacksize(&attr, WRITER_STACK);
-	if (rc == 0) {
-		rc = pthread_create(&st.writer, &attr, writer_main, NULL);
-	}
-	(void)pthread_attr_destroy(&attr);
-	if (rc != 0) {
-		set_err(err, errlen, "%s: cannot start the writer thread: %s",
-		    path, strerror(rc));
-		goto fail_cond;
 	}
 	return 0;
 
-fail_cond:
-	st.accepting = false;
-	(void)pthread_cond_destroy(&st.work);
 fail:
 	teardown();
 	return -1;
@@ -1194,154 +669,15 @@ fail:
 void
 store_close(void)
 {
-	int rc;
-
-	pthread_mutex_lock(&qlock);
-	if (!st.accepting) {
-		pthread_mutex_unlock(&qlock);
+	if (!writer_stop()) {
 		return;
 	}
-	/* The writer commits what is queued before it stops. */
-	st.accepting = false;
-	st.stopping = true;
-	pthread_cond_signal(&st.work);
-	pthread_mutex_unlock(&qlock);
-	rc = pthread_join(st.writer, NULL);
-	if (rc != 0) {
-		error("joining the store writer: %s", strerror(rc));
-	}
-	pthread_mutex_lock(&qlock);
-	st.stopping = false;
-	/* Appends whose threads have not synced them yet. */
-	while (st.syncing || st.unsynced != NULL) {
-		if (st.syncing) {
-			struct timespec ms = { .tv_nsec = 1000000 };
-
-			pthread_mutex_unlock(&qlock);
-			(void)nanosleep(&ms, NULL);
-			pthread_mutex_lock(&qlock);
-		} else {
-			lead_sync();
-		}
-	}
-	pthread_mutex_unlock(&qlock);
 	if (st.wal != NULL) {
 		(void)st.wal->pMethods->xClose(st.wal);
 		free(st.wal);
 		st.wal = NULL;
 	}
-	(void)pthread_cond_destroy(&st.work);
 	teardown();
-}
-
-static enum store_result
-append(const char *from, const char *to, int kind, const char *body,
-    size_t len, int64_t *id, store_written_fn *written, void *arg,
-    char *err, size_t errlen)
-{
-	struct op op;
-
-	if (strlen(from) > STORE_NAME_MAX || strlen(to) > STORE_NAME_MAX) {
-		set_err(err, errlen, "user name longer than %d bytes",
-		    STORE_NAME_MAX);
-		return STORE_ERROR;
-	}
-	if (len > INT_MAX) {
-		set_err(err, errlen, "message too long");
-		return STORE_ERROR;
-	}
-	memset(&op, 0, sizeof(op));
-	op.kind = OP_APPEND;
-	op.msg_kind = kind;
-	op.a = from;
-	op.b = to;
-	op.body = body != NULL ? body : "";
-	op.len = body != NULL ? len : 0;
-	op.on_written = written;
-	op.arg = arg;
-	submit_wait(&op);
-	if (op.res == STORE_OK) {
-		if (id != NULL) {
-			*id = op.out_id;
-		}
-		if (op.on_written != NULL) {
-			/* Not told before the sync: now. */
-			op.on_written(arg, op.out_id);
-		}
-	} else {
-		set_err(err, errlen, "%s", op.err);
-	}
-	return op.res;
-}
-
-enum store_result
-store_append(const char *from, const char *to, const char *body, size_t len,
-    int64_t *id, store_written_fn *written, void *arg, char *err,
-    size_t errlen)
-{
-	return append(from, to, STORE_MSG, body, len, id, written, arg, err,
-	    errlen);
-}
-
-enum store_result
-store_append_room(const char *from, int kind, const char *body, size_t len,
-    int64_t *id, store_written_fn *written, void *arg, char *err,
-    size_t errlen)
-{
-	return append(from, STORE_ROOM, kind, body, len, id, written, arg,
-	    err, errlen);
-}
-
-void
-store_setting_set(const char *user, const char *key, const char *value)
-{
-	size_t lv = value != NULL ? strlen(value) + 1 : 0;
-	struct op *op = new_op(OP_SETTING, user, key);
-	struct op *big = xrealloc(op, sizeof(*op) + strlen(user) + 1 +
-	    strlen(key) + 1 + lv);
-	char *p = (char *)(big + 1);
-
-	/* new_op copied user and key after the op; the value goes last. */
-	big->a = p;
-	p += strlen(user) + 1;
-	big->b = p;
-	p += strlen(key) + 1;
-	if (value != NULL) {
-		memcpy(p, value, lv);
-		big->body = p;
-	}
-	submit_async(big);
-}
-
-void
-store_mark_delivered(int64_t id)
-{
-	struct op *op = new_op(OP_MARK, NULL, NULL);
-
-	op->id = id;
-	op->ms = wall_ms();
-	submit_async(op);
-}
-
-void
-store_session_open(uint64_t id, const char *user, const char *addr,
-    int64_t login_ms)
-{
-	struct op *op = new_op(OP_SESSION_OPEN, user, addr);
-
-	op->id = (int64_t)id;
-	op->ms = login_ms;
-	submit_async(op);
-}
-
-void
-store_session_close(uint64_t id, const char *reason_name, int64_t logout_ms)
-{
-	struct op *op = new_op(OP_SESSION_CLOSE, reason_name, NULL);
-
-	op->id = (int64_t)id;
-	op->ms = logout_ms;
-	submit_async(op);
 }
 
 /* Log a failed read; the caller holds rlock. */
@@ -1436,7 +772,7 @@ store_undelivered(const char *user, int64_t after_id, size_t limit,
 	if (limit == 0) {
 		return 0;
 	}
-	sync_reads(OP_MARK);
+	writer_sync_reads(OP_MARK);
 	pthread_mutex_lock(&rlock);
 	if (st.rdb == NULL) {
 		pthread_mutex_unlock(&rlock);
@@ -1526,7 +862,7 @@ read_int64(enum rstmt i, const char *user, const char *what)
 int64_t
 store_count_undelivered(const char *user)
 {
-	sync_reads(OP_MARK);
+	writer_sync_reads(OP_MARK);
 	if (user == NULL) {
 		return read_int64(R_COUNT_UNDELIVERED, NULL,
 		    "counting undelivered messages");
@@ -1546,8 +882,8 @@ store_last_login(const char *user)
 {
 	int64_t v;
 
-	sync_reads(OP_SESSION_OPEN);
-	sync_reads(OP_SESSION_CLOSE);
+	writer_sync_reads(OP_SESSION_OPEN);
+	writer_sync_reads(OP_SESSION_CLOSE);
 	v = read_int64(R_LAST_LOGIN, user, "reading the last login");
 
 	return v < 0 ? 0 : v;
@@ -1631,7 +967,7 @@ store_recover_sessions(void (*fn)(uint64_t id, const char *user,
 		op.kind = OP_RECOVER;
 		op.id = v[n - 1].id;
 		op.ms = wall_ms();
-		if (!submit_wait(&op) || op.res != STORE_OK) {
+		if (!writer_submit_wait(&op) || op.res != STORE_OK) {
 			error("%s: closing crashed sessions: %s", st.path,
 			    op.err);
 			ret = -1;
@@ -1642,7 +978,7 @@ store_recover_sessions(void (*fn)(uint64_t id, const char *user,
 		free(v[i].addr);
 	}
 	free(v);
-	/* op is unreferenced: see submit_wait() */
+	/* op is unreferenced: see writer_submit_wait() */
 	return ret; /* NOLINT(clang-analyzer-core.StackAddressEscape) */
 }
 
@@ -1654,7 +990,7 @@ store_settings(const char *user, void (*fn)(const char *key,
 	int rc, n = 0;
 
 	/*
-	 * No sync_reads(OP_SETTING): settings are written only through
+	 * No writer_sync_reads(OP_SETTING): settings are written only through
 	 * prefs.c's cache, which reads a user's settings once, before any
 	 * write of that user's, and keeps them.
 	 */
