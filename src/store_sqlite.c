@@ -1,23 +1,22 @@
 /*
- * The SQLite backend of the message store: the database file's two
- * connections, opening and closing them, and the writes.  The writer
- * connection runs the batches of the group-commit writer
- * (store_writer.c) through the steps it is given here (sqlite_backend):
- * BEGIN IMMEDIATE, one statement or two per op, COMMIT, with
- * synchronous=NORMAL.  With StoreSync full the WAL is synced after the
- * COMMIT through a file of our own (wal_sync), which is what
- * synchronous=FULL does, in two steps, so that the writer can deliver
- * between them.  The read functions share the reader connection under
- * a mutex; WAL mode lets them run while the writer commits.  A file that
- * is not this store's database is never written (store_sqlite_schema.c
- * checks it, and creates or migrates the schema).  It decides nothing
- * about batches, waiting or retention's schedule.
+ * The SQLite backend of the message store: the database file's
+ * connections (opening and closing them: store_open, store_close), the
+ * helpers its three files share, the writer connection and the SQL of
+ * the writes.  The group-commit writer (store_writer.c) runs its batches
+ * through the steps given here (sqlite_backend): BEGIN IMMEDIATE, a
+ * statement or two per op, COMMIT, with synchronous=NORMAL.  With
+ * StoreSync full the WAL is then synced through a file of our own
+ * (wal_sync), which is what synchronous=FULL does at COMMIT, in two
+ * steps, so that the writer can deliver between them.  The reads are in
+ * store_sqlite_read.c, file identity, schema and migration in
+ * store_sqlite_schema.c.  It decides nothing about batches, waiting or
+ * when retention runs, and holds no lock: the writer connection is used
+ * by one thread at a time, which the writer chooses.
  */
 #include "config.h"
 
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -51,7 +50,6 @@ enum wstmt {
 	W_COUNT
 };
 
-#define MSG_COLUMNS "id, sent_at, delivered_at, sender, recipient, body, kind"
 
 static const char *const wsql[W_COUNT] = {
 	[W_BEGIN] = "BEGIN IMMEDIATE",
@@ -82,86 +80,22 @@ static const char *const wsql[W_COUNT] = {
 	 * at the first one sent after the cutoff.  The newest message is
 	 * always kept so that its id is never handed out again.
 	 */
-	[W_RETAIN] = "DELETE FROM messages WHERE id IN (SELECT id FROM messages "
-	    "WHERE delivered_at IS NOT NULL AND id < coalesce("
-	    "(SELECT id FROM messages WHERE sent_at >= ?1 ORDER BY id LIMIT 1), "
-	    "(SELECT max(id) FROM messages)) ORDER BY id LIMIT ?2)",
+	[W_RETAIN] = "DELETE FROM messages WHERE id IN (SELECT id "
+	    "FROM messages WHERE delivered_at IS NOT NULL AND id < coalesce("
+	    "(SELECT id FROM messages WHERE sent_at >= ?1 ORDER BY id "
+	    "LIMIT 1), (SELECT max(id) FROM messages)) ORDER BY id LIMIT ?2)",
 	[W_SETTING_SET] = "INSERT OR REPLACE INTO settings(user, key, value) "
 	    "VALUES (?1, ?2, ?3)",
 	[W_SETTING_DEL] = "DELETE FROM settings WHERE user = ?1 AND key = ?2",
-};
-
-enum rstmt {
-	R_UNDELIVERED,
-	R_HISTORY_PEER,
-	R_HISTORY_ALL,
-	R_COUNT_UNDELIVERED_USER,
-	R_COUNT_UNDELIVERED,
-	R_COUNT_MESSAGES,
-	R_LAST_LOGIN,
-	R_MAX_SESSION,
-	R_OPEN_SESSIONS,
-	R_PAGE_COUNT,
-	R_PAGE_SIZE,
-	R_ROOM,
-	R_ROOM_LAST,
-	R_SETTINGS,
-	R_COUNT
-};
-
-static const char *const rsql[R_COUNT] = {
-	[R_UNDELIVERED] = "SELECT " MSG_COLUMNS " FROM messages "
-	    "INDEXED BY messages_undelivered "
-	    "WHERE recipient = ?1 AND delivered_at IS NULL AND id > ?2 "
-	    "ORDER BY id LIMIT ?3",
-	/*
-	 * Each direction reads its own index newest first; UNION rather
-	 * than UNION ALL so a message to oneself is listed once.
-	 */
-	[R_HISTORY_PEER] = "SELECT * FROM ("
-	    "SELECT * FROM (SELECT " MSG_COLUMNS " FROM messages "
-	    "WHERE sender = ?1 AND recipient = ?2 ORDER BY id DESC LIMIT ?3) "
-	    "UNION SELECT * FROM (SELECT " MSG_COLUMNS " FROM messages "
-	    "WHERE sender = ?2 AND recipient = ?1 ORDER BY id DESC LIMIT ?3) "
-	    "ORDER BY id DESC LIMIT ?3) ORDER BY id",
-	[R_HISTORY_ALL] = "SELECT * FROM ("
-	    "SELECT * FROM (SELECT " MSG_COLUMNS " FROM messages "
-	    "WHERE sender = ?1 AND kind = 0 ORDER BY id DESC LIMIT ?2) "
-	    "UNION SELECT * FROM (SELECT " MSG_COLUMNS " FROM messages "
-	    "WHERE recipient = ?1 ORDER BY id DESC LIMIT ?2) "
-	    "ORDER BY id DESC LIMIT ?2) ORDER BY id",
-	[R_COUNT_UNDELIVERED_USER] = "SELECT count(*) FROM messages "
-	    "INDEXED BY messages_undelivered "
-	    "WHERE recipient = ?1 AND delivered_at IS NULL",
-	[R_COUNT_UNDELIVERED] = "SELECT count(*) FROM messages "
-	    "INDEXED BY messages_undelivered WHERE delivered_at IS NULL",
-	[R_COUNT_MESSAGES] = "SELECT count(*) FROM messages",
-	[R_LAST_LOGIN] = "SELECT max(login_at) FROM sessions WHERE user = ?1",
-	[R_MAX_SESSION] = "SELECT max(id) FROM sessions",
-	[R_OPEN_SESSIONS] = "SELECT id, user, addr, login_at FROM sessions "
-	    "WHERE logout_at IS NULL ORDER BY id",
-	[R_PAGE_COUNT] = "PRAGMA page_count",
-	[R_PAGE_SIZE] = "PRAGMA page_size",
-	[R_ROOM] = "SELECT * FROM (SELECT " MSG_COLUMNS " FROM messages "
-	    "WHERE recipient = '*' AND id > ?1 ORDER BY id DESC LIMIT ?2) "
-	    "ORDER BY id",
-	[R_ROOM_LAST] = "SELECT coalesce(max(id), 0) FROM messages "
-	    "WHERE recipient = '*'",
-	[R_SETTINGS] = "SELECT key, value FROM settings WHERE user = ?1 "
-	    "ORDER BY key",
 };
 
 static struct {
 	char *path;
 	struct store_options opt;
 	sqlite3 *wdb;			/* the thread running a batch */
-	sqlite3 *rdb;			/* under rlock */
 	sqlite3_stmt *w[W_COUNT];
-	sqlite3_stmt *r[R_COUNT];
-	sqlite3_file *wal;		/* the syncing thread's; NULL: not open */
+	sqlite3_file *wal;		/* the sync leader's; NULL: not open */
 } st;
-
-static pthread_mutex_t rlock = PTHREAD_MUTEX_INITIALIZER;
 
 /* What a failed write means to the person whose message it was. */
 static const char *
@@ -326,7 +260,8 @@ sq_open_db(const char *filename, const char *path, int flags, sqlite3 **db,
 	rc = sqlite3_open_v2(filename, db, flags | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		set_err(err, errlen, "%s: cannot open the message database: %s",
-		    path, *db != NULL ? sqlite3_errmsg(*db) : sqlite3_errstr(rc));
+		    path, *db != NULL ? sqlite3_errmsg(*db) :
+		    sqlite3_errstr(rc));
 		sq_close_db(db);
 		return -1;
 	}
@@ -597,11 +532,8 @@ static const struct store_backend sqlite_backend = {
 static void
 teardown(void)
 {
-	sq_finalize_all(st.r, R_COUNT);
+	sq_read_close();
 	sq_finalize_all(st.w, W_COUNT);
-	pthread_mutex_lock(&rlock);
-	sq_close_db(&st.rdb);
-	pthread_mutex_unlock(&rlock);
 	sq_close_db(&st.wdb);
 	free(st.path);
 	st.path = NULL;
@@ -611,8 +543,6 @@ int
 store_open(const char *path, const struct store_options *opt, char *err,
     size_t errlen)
 {
-	sqlite3 *rdb = NULL;
-
 	if (writer_is_open()) {
 		set_err(err, errlen, "%s: the message store is already open",
 		    path);
@@ -645,14 +575,7 @@ store_open(const char *path, const struct store_options *opt, char *err,
 	    errlen) < 0) {
 		goto fail;
 	}
-	if (sq_open_db(path, path, SQLITE_OPEN_READONLY, &rdb, err, errlen) < 0) {
-		goto fail;
-	}
-	pthread_mutex_lock(&rlock);
-	st.rdb = rdb;
-	pthread_mutex_unlock(&rlock);
-	if (sq_prepare_all(st.rdb, st.path, rsql, st.r, R_COUNT, err,
-	    errlen) < 0) {
+	if (sq_read_open(st.path, err, errlen) < 0) {
 		goto fail;
 	}
 
@@ -678,369 +601,4 @@ store_close(void)
 		st.wal = NULL;
 	}
 	teardown();
-}
-
-/* Log a failed read; the caller holds rlock. */
-static void
-read_failed(const char *what, int rc)
-{
-	error("%s: %s: %s", st.path != NULL ? st.path : "message store",
-	    what, st.rdb != NULL ? sqlite3_errmsg(st.rdb) : sqlite3_errstr(rc));
-}
-
-static void
-copy_name(char *dst, sqlite3_stmt *s, int col)
-{
-	const unsigned char *p = sqlite3_column_text(s, col);
-	int n = sqlite3_column_bytes(s, col);
-
-	if (p == NULL || n < 0) {
-		n = 0;
-	}
-	if (n > STORE_NAME_MAX) {
-		n = STORE_NAME_MAX;
-	}
-	if (n > 0) {
-		memcpy(dst, p, (size_t)n);
-	}
-	dst[n] = '\0';
-}
-
-/*
- * Step s (bound, under rlock) and collect its message rows.  Returns
- * the count or -1, and resets s.
- */
-static int
-read_messages(sqlite3_stmt *s, const char *what, struct store_message **out)
-{
-	struct store_message *v = NULL, *m;
-	size_t n = 0, cap = 0;
-	const unsigned char *body;
-	int rc, len;
-
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap == 0 ? 16 : cap * 2;
-			v = xrealloc(v, cap * sizeof(*v));
-		}
-		m = &v[n];
-		memset(m, 0, sizeof(*m));
-		m->id = sqlite3_column_int64(s, 0);
-		m->sent_ms = sqlite3_column_int64(s, 1);
-		m->delivered_ms = sqlite3_column_int64(s, 2);
-		copy_name(m->sender, s, 3);
-		copy_name(m->recipient, s, 4);
-		body = sqlite3_column_text(s, 5);
-		len = sqlite3_column_bytes(s, 5);
-		if (body == NULL || len < 0) {
-			len = 0;
-		}
-		m->body = xmalloc((size_t)len + 1);
-		if (len > 0) {
-			memcpy(m->body, body, (size_t)len);
-		}
-		m->body[len] = '\0';
-		m->body_len = (size_t)len;
-		m->kind = sqlite3_column_int(s, 6);
-		n++;
-	}
-	if (rc != SQLITE_DONE) {
-		read_failed(what, rc);
-		sq_reset(s);
-		store_messages_free(v, (int)n);
-		return -1;
-	}
-	sq_reset(s);
-	*out = v;
-	return (int)n;
-}
-
-static int64_t
-clamp_limit(size_t limit)
-{
-	return limit > INT_MAX ? INT_MAX : (int64_t)limit;
-}
-
-int
-store_undelivered(const char *user, int64_t after_id, size_t limit,
-    struct store_message **out)
-{
-	sqlite3_stmt *s;
-	int n, rc;
-
-	*out = NULL;
-	if (limit == 0) {
-		return 0;
-	}
-	writer_sync_reads(OP_MARK);
-	pthread_mutex_lock(&rlock);
-	if (st.rdb == NULL) {
-		pthread_mutex_unlock(&rlock);
-		return -1;
-	}
-	s = st.r[R_UNDELIVERED];
-	rc = sq_bind(s, "tii", user, after_id, clamp_limit(limit));
-	if (rc != SQLITE_OK) {
-		read_failed("reading undelivered messages", rc);
-		n = -1;
-	} else {
-		n = read_messages(s, "reading undelivered messages", out);
-	}
-	pthread_mutex_unlock(&rlock);
-	return n;
-}
-
-int
-store_history(const char *user, const char *peer, size_t limit,
-    struct store_message **out)
-{
-	sqlite3_stmt *s;
-	int n, rc;
-
-	*out = NULL;
-	if (limit == 0) {
-		return 0;
-	}
-	pthread_mutex_lock(&rlock);
-	if (st.rdb == NULL) {
-		pthread_mutex_unlock(&rlock);
-		return -1;
-	}
-	if (peer != NULL) {
-		s = st.r[R_HISTORY_PEER];
-		rc = sq_bind(s, "tti", user, peer, clamp_limit(limit));
-	} else {
-		s = st.r[R_HISTORY_ALL];
-		rc = sq_bind(s, "ti", user, clamp_limit(limit));
-	}
-	if (rc != SQLITE_OK) {
-		read_failed("reading history", rc);
-		n = -1;
-	} else {
-		n = read_messages(s, "reading history", out);
-	}
-	pthread_mutex_unlock(&rlock);
-	return n;
-}
-
-void
-store_messages_free(struct store_message *msgs, int n)
-{
-	if (msgs == NULL) {
-		return;
-	}
-	for (int i = 0; i < n; i++) {
-		free(msgs[i].body);
-	}
-	free(msgs);
-}
-
-/* One integer from reader statement i, bound with user if not NULL. */
-static int64_t
-read_int64(enum rstmt i, const char *user, const char *what)
-{
-	int64_t v = -1;
-	int rc;
-
-	pthread_mutex_lock(&rlock);
-	if (st.rdb == NULL) {
-		pthread_mutex_unlock(&rlock);
-		return -1;
-	}
-	rc = user != NULL ? sq_bind(st.r[i], "t", user) : SQLITE_OK;
-	if (rc == SQLITE_OK) {
-		rc = sq_query_int64(st.r[i], &v);
-	}
-	if (rc != SQLITE_OK) {
-		read_failed(what, rc);
-		v = -1;
-	}
-	pthread_mutex_unlock(&rlock);
-	return v;
-}
-
-int64_t
-store_count_undelivered(const char *user)
-{
-	writer_sync_reads(OP_MARK);
-	if (user == NULL) {
-		return read_int64(R_COUNT_UNDELIVERED, NULL,
-		    "counting undelivered messages");
-	}
-	return read_int64(R_COUNT_UNDELIVERED_USER, user,
-	    "counting undelivered messages");
-}
-
-int64_t
-store_count_messages(void)
-{
-	return read_int64(R_COUNT_MESSAGES, NULL, "counting messages");
-}
-
-int64_t
-store_last_login(const char *user)
-{
-	int64_t v;
-
-	writer_sync_reads(OP_SESSION_OPEN);
-	writer_sync_reads(OP_SESSION_CLOSE);
-	v = read_int64(R_LAST_LOGIN, user, "reading the last login");
-
-	return v < 0 ? 0 : v;
-}
-
-uint64_t
-store_max_session_id(void)
-{
-	int64_t v = read_int64(R_MAX_SESSION, NULL,
-	    "reading the highest session id");
-
-	return v < 0 ? 0 : (uint64_t)v;
-}
-
-int64_t
-store_size(void)
-{
-	int64_t pages, size;
-
-	pages = read_int64(R_PAGE_COUNT, NULL, "reading the page count");
-	size = read_int64(R_PAGE_SIZE, NULL, "reading the page size");
-	if (pages < 0 || size < 0) {
-		return -1;
-	}
-	return pages * size;
-}
-
-struct open_session {
-	int64_t id;
-	int64_t login_ms;
-	char *user;
-	char *addr;
-};
-
-int
-store_recover_sessions(void (*fn)(uint64_t id, const char *user,
-    const char *addr, int64_t login_ms, void *arg), void *arg)
-{
-	struct open_session *v = NULL;
-	struct op op;
-	sqlite3_stmt *s;
-	const unsigned char *user, *addr;
-	size_t n = 0, cap = 0, i;
-	int rc, ret;
-
-	pthread_mutex_lock(&rlock);
-	if (st.rdb == NULL) {
-		pthread_mutex_unlock(&rlock);
-		return -1;
-	}
-	s = st.r[R_OPEN_SESSIONS];
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap == 0 ? 16 : cap * 2;
-			v = xrealloc(v, cap * sizeof(*v));
-		}
-		user = sqlite3_column_text(s, 1);
-		addr = sqlite3_column_text(s, 2);
-		v[n].id = sqlite3_column_int64(s, 0);
-		v[n].user = xstrdup(user != NULL ? (const char *)user : "");
-		v[n].addr = xstrdup(addr != NULL ? (const char *)addr : "");
-		v[n].login_ms = sqlite3_column_int64(s, 3);
-		n++;
-	}
-	if (rc != SQLITE_DONE) {
-		read_failed("reading open sessions", rc);
-	}
-	sq_reset(s);
-	pthread_mutex_unlock(&rlock);
-
-	ret = rc == SQLITE_DONE ? (int)n : -1;
-	if (ret > 0) {
-		/* Called without locks: fn may use the store. */
-		for (i = 0; i < n; i++) {
-			if (fn != NULL) {
-				fn((uint64_t)v[i].id, v[i].user, v[i].addr,
-				    v[i].login_ms, arg);
-			}
-		}
-		memset(&op, 0, sizeof(op));
-		op.kind = OP_RECOVER;
-		op.id = v[n - 1].id;
-		op.ms = wall_ms();
-		if (!writer_submit_wait(&op) || op.res != STORE_OK) {
-			error("%s: closing crashed sessions: %s", st.path,
-			    op.err);
-			ret = -1;
-		}
-	}
-	for (i = 0; i < n; i++) {
-		free(v[i].user);
-		free(v[i].addr);
-	}
-	free(v);
-	/* op is unreferenced: see writer_submit_wait() */
-	return ret; /* NOLINT(clang-analyzer-core.StackAddressEscape) */
-}
-
-int
-store_settings(const char *user, void (*fn)(const char *key,
-    const char *value, void *arg), void *arg)
-{
-	sqlite3_stmt *s;
-	int rc, n = 0;
-
-	/*
-	 * No writer_sync_reads(OP_SETTING): settings are written only through
-	 * prefs.c's cache, which reads a user's settings once, before any
-	 * write of that user's, and keeps them.
-	 */
-	pthread_mutex_lock(&rlock);
-	if (st.rdb == NULL) {
-		pthread_mutex_unlock(&rlock);
-		return -1;
-	}
-	s = st.r[R_SETTINGS];
-	rc = sq_bind(s, "t", user);
-	while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-		fn((const char *)sqlite3_column_text(s, 0),
-		    (const char *)sqlite3_column_text(s, 1), arg);
-		n++;
-		rc = SQLITE_OK;
-	}
-	if (rc != SQLITE_DONE && rc != SQLITE_OK) {
-		read_failed("reading settings", rc);
-		n = -1;
-	}
-	sq_reset(s);
-	pthread_mutex_unlock(&rlock);
-	return n;
-}
-
-int
-store_room(int64_t after_id, size_t limit, struct store_message **out)
-{
-	sqlite3_stmt *s;
-	int n;
-
-	*out = NULL;
-	pthread_mutex_lock(&rlock);
-	if (st.rdb == NULL) {
-		pthread_mutex_unlock(&rlock);
-		return -1;
-	}
-	s = st.r[R_ROOM];
-	if (sq_bind(s, "ii", after_id, clamp_limit(limit)) != SQLITE_OK) {
-		sq_reset(s);
-		pthread_mutex_unlock(&rlock);
-		return -1;
-	}
-	n = read_messages(s, "reading room lines", out);
-	pthread_mutex_unlock(&rlock);
-	return n;
-}
-
-int64_t
-store_room_last_id(void)
-{
-	return read_int64(R_ROOM_LAST, NULL, "reading the last room line");
 }

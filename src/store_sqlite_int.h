@@ -1,7 +1,8 @@
 /*
  * What the files of the SQLite backend share, and nothing else includes:
  * store_sqlite.c (the writer connection, the SQL of the writes, open and
- * close), store_sqlite_schema.c (file identity, schema, migration).
+ * close), store_sqlite_read.c (the reader connection and the reads),
+ * store_sqlite_schema.c (file identity, schema, migration).
  * The helpers are named sq_ (SQLite's own names are sqlite3_).
  */
 #ifndef STORE_SQLITE_INT_H
@@ -41,6 +42,10 @@ sq_reset(sqlite3_stmt *s)
 {
 	(void)sqlite3_reset(s);
 }
+
+/* store_sqlite_read.c: the reader connection, opened after the schema. */
+int sq_read_open(const char *path, char *err, size_t errlen);
+void sq_read_close(void);
 
 /* store_sqlite_schema.c */
 
