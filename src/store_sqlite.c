@@ -503,7 +503,7 @@ wal_sync(void)
 
 /* One chunk of old delivered messages; an autocommit DELETE. */
 static int64_t
-sqlite_retain(int64_t cutoff_ms, int64_t chunk, bool *fatal)
+sqlite_retain(int64_t cutoff_ms, int64_t chunk, bool *refuse)
 {
 	int rc;
 
@@ -514,7 +514,7 @@ sqlite_retain(int64_t cutoff_ms, int64_t chunk, bool *fatal)
 	if (rc != SQLITE_OK) {
 		error("%s: deleting old messages: %s", st.path,
 		    sqlite3_errmsg(st.wdb));
-		*fatal = fatal_rc(rc);
+		*refuse = fatal_rc(rc);
 		return -1;
 	}
 	return sqlite3_changes(st.wdb);

@@ -16,7 +16,7 @@
  * the next batch while the appending threads sync (lead_sync); appends
  * are acknowledged after the sync.  One sync covers every batch
  * committed before it began.  After a failure the backend calls fatal
- * (an I/O error, a failed sync) the store refuses every write until
+ * (an I/O error) or a failed sync, the store refuses every write until
  * restarted, because a retried fsync can report success for data that
  * was lost.  It must not know a database: no SQL, no backend types.
  */
@@ -219,12 +219,12 @@ retain_step(void)
 {
 	int64_t cutoff = wall_ms() - w.retention_days * DAY_MS;
 	int64_t changes;
-	bool fatal = false;
+	bool refuse = false;
 
-	changes = w.be->retain(cutoff, RETENTION_CHUNK, &fatal);
+	changes = w.be->retain(cutoff, RETENTION_CHUNK, &refuse);
 	if (changes < 0) {
 		w.retaining = false;
-		return fatal;
+		return refuse;
 	}
 	w.retained += changes;
 	if (changes < RETENTION_CHUNK) {
@@ -294,27 +294,26 @@ static void
 run_queue(bool retention)
 {
 	struct op *batch = take_batch(), *op, *next;
-	bool failed = w.failed, stopping = w.stopping, fatal = false;
+	bool failed = w.failed, stopping = w.stopping, refuse = false;
 
 	pthread_mutex_unlock(&qlock);
 	if (batch != NULL) {
-		fatal = run_batch(batch, failed);
-		if (!fatal && !failed && w.sync &&
-		    w.show_before_sync) {
+		refuse = run_batch(batch, failed);
+		if (!refuse && !failed && w.sync && w.show_before_sync) {
 			tell_written(batch);
 		}
 	}
-	if (retention && !fatal && !failed && !stopping && retention_due()) {
+	if (retention && !refuse && !failed && !stopping && retention_due()) {
 		if (!w.retaining) {
 			w.retaining = true;
 			w.retained = 0;
 			w.next_retention = now_ms() + RETENTION_EVERY_MS;
 		}
-		fatal = retain_step();
+		refuse = retain_step();
 	}
 
 	pthread_mutex_lock(&qlock);
-	if (fatal) {
+	if (refuse) {
 		w.failed = true;
 	}
 	for (op = batch; op != NULL; op = next) {
@@ -322,7 +321,7 @@ run_queue(bool retention)
 		/* Committed: visible to reads. */
 		w.pending[op->kind]--;
 		if (op->waited && op->kind == OP_APPEND && w.sync &&
-		    op->res == STORE_OK && !fatal) {
+		    op->res == STORE_OK && !refuse) {
 			/* Acknowledged once synced: see lead_sync(). */
 			op->next = NULL;
 			if (w.unsynced_tail != NULL) {
@@ -673,7 +672,7 @@ append(const char *from, const char *to, int kind, const char *body,
 	op.len = body != NULL ? len : 0;
 	op.on_written = written;
 	op.arg = arg;
-	writer_submit_wait(&op);
+	(void)writer_submit_wait(&op);	/* op.res says if it was refused */
 	if (op.res == STORE_OK) {
 		if (id != NULL) {
 			*id = op.out_id;
@@ -685,7 +684,8 @@ append(const char *from, const char *to, int kind, const char *body,
 	} else {
 		set_err(err, errlen, "%s", op.err);
 	}
-	return op.res;
+	/* op is unreferenced: see writer_submit_wait() */
+	return op.res; /* NOLINT(clang-analyzer-core.StackAddressEscape) */
 }
 
 enum store_result

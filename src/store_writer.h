@@ -98,10 +98,10 @@ struct store_backend {
 	bool (*sync)(void);
 	/*
 	 * Outside a batch: delete at most chunk delivered messages sent
-	 * before cutoff_ms.  Returns how many, or -1 (logged, *fatal set
+	 * before cutoff_ms.  Returns how many, or -1 (logged, *refuse set
 	 * when no later write can be trusted).
 	 */
-	int64_t (*retain)(int64_t cutoff_ms, int64_t chunk, bool *fatal);
+	int64_t (*retain)(int64_t cutoff_ms, int64_t chunk, bool *refuse);
 };
 
 /*
