@@ -2,8 +2,9 @@
  * The message store.  Every chat message is appended here before anyone
  * is told it was sent; offline mailboxes and history are queries on it.
  * The interface has no SQLite types: the first backend is SQLite
- * (store_sqlite.c), and a PostgreSQL one can be added behind the same
- * functions for several daemons sharing one database.
+ * (store_sqlite*.c), and a PostgreSQL one can be added behind the same
+ * functions for several daemons sharing one database.  The writes go
+ * through one group-commit writer for every backend (store_writer.c).
  *
  * Threads: store_append() may be called from any thread and blocks until
  * the message's transaction committed (or failed); one writer thread

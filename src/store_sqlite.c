@@ -1,111 +1,38 @@
 /*
- * The SQLite backend of the message store.  It owns the database file,
- * two connections to it and the writer thread.  One thread at a time
- * uses the writer connection (st.running): it takes every queued write
- * (appends, delivery marks, session rows) in one transaction and wakes
- * each sender after COMMIT returned, so a message is never acknowledged
- * before it is committed.  That is the writer thread, or, when the store
- * is quiet, the thread that queued an append and would otherwise wake
- * the writer and sleep (submit_wait).  With StoreSync full the
- * connection commits with synchronous=NORMAL and the WAL is synced after
- * each COMMIT, which is what synchronous=FULL does, in two steps: after
- * the first (show_before_sync) the messages are delivered, so recipients
- * need not wait for the disk, and the writer goes on with the next batch
- * while the appending threads sync (lead_sync); appends are acknowledged
- * after the second.  One sync covers every batch committed before it began.
- * The read functions share the reader connection under a mutex; WAL
- * mode lets them run while the writer commits.  A file that is not
- * this store's database is never written, and after an I/O error the
- * store refuses every write until restarted, because a retried fsync
- * can report success for data that was lost.
+ * The SQLite backend of the message store: the database file's
+ * connections (opening and closing them: store_open, store_close), the
+ * helpers its three files share, the writer connection and the SQL of
+ * the writes.  The group-commit writer (store_writer.c) runs its batches
+ * through the steps given here (sqlite_backend): BEGIN IMMEDIATE, a
+ * statement or two per op, COMMIT, with synchronous=NORMAL.  With
+ * StoreSync full the WAL is then synced through a file of our own
+ * (wal_sync), which is what synchronous=FULL does at COMMIT, in two
+ * steps, so that the writer can deliver between them.  The reads are in
+ * store_sqlite_read.c, file identity, schema and migration in
+ * store_sqlite_schema.c.  It decides nothing about batches, waiting or
+ * when retention runs, and holds no lock: the writer connection is used
+ * by one thread at a time, which the writer chooses.
  */
 #include "config.h"
 
-#include <sys/stat.h>
-
-#include <errno.h>
 #include <fcntl.h>
-#include <semaphore.h>
-#include <stdatomic.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
 
 #include "log.h"
 #include "store.h"
+#include "store_sqlite_int.h"
+#include "store_writer.h"
 #include "util.h"
 
-#define SCHEMA_VERSION		2
-#define BATCH_MAX		1000
-#define WRITER_STACK		(256 * 1024)
 #define BUSY_TIMEOUT_MS		5000
-#define RETENTION_EVERY_MS	(60 * 60 * 1000)
-#define RETENTION_CHUNK		1000
-#define DAY_MS			(24LL * 60 * 60 * 1000)
-/*
- * Writes nobody waits for (delivered marks, session rows, settings) wait
- * this long for company before their own COMMIT, so a login storm or a
- * busy room shares one fsync among many of them; a waited write takes
- * them along at once.
- */
-#define ASYNC_COMMIT_MS		50
-
-#define ERR_NOT_OURS_GARBAGE "%s: not a sshchat message database (file is " \
-	"not a database or is corrupt); move it away to start a new one"
-#define ERR_NOT_OURS_FOREIGN "%s: not a sshchat message database (an " \
-	"SQLite database without sshchat's tables); move it away to start " \
-	"a new one"
-#define ERR_FAILED "message store failed after an I/O error; restart the " \
-	"daemon"
-
-enum op_kind {
-	OP_APPEND,
-	OP_MARK,
-	OP_SESSION_OPEN,
-	OP_SESSION_CLOSE,
-	OP_RECOVER,
-	OP_SETTING,
-	OP_NOP,		/* a barrier: done once everything before it is */
-	OP_KINDS
-};
-
-/*
- * One queued write.  A waited op lives on its caller's stack and the
- * caller sleeps until done; the others are heap copies the writer frees.
- */
-struct op {
-	struct op *next;
-	enum op_kind kind;
-	bool waited;
-	atomic_bool done;	/* read by its thread without qlock */
-	int64_t id;		/* message or session id; recover: highest */
-	int64_t ms;		/* delivered, login or logout time */
-	const char *a;		/* append: sender; session: user or reason */
-	const char *b;		/* append: recipient; session: address */
-	const char *body;	/* append: text; setting: value or NULL */
-	size_t len;
-	int msg_kind;		/* append: enum store_kind */
-	/*
-	 * waited: posted when done, or when its thread is to lead a sync.
-	 * A semaphore, not a condition variable: a thread woken because
-	 * its op is done returns without taking qlock again, which the
-	 * thread that woke it, and woke the others, still holds.
-	 */
-	sem_t sem;
-	store_written_fn *on_written;	/* append: called once, when written */
-	void *arg;
-	enum store_result res;
-	int64_t out_id;
-	char err[128];
-};
 
 enum wstmt {
 	W_BEGIN,
@@ -123,7 +50,6 @@ enum wstmt {
 	W_COUNT
 };
 
-#define MSG_COLUMNS "id, sent_at, delivered_at, sender, recipient, body, kind"
 
 static const char *const wsql[W_COUNT] = {
 	[W_BEGIN] = "BEGIN IMMEDIATE",
@@ -154,131 +80,22 @@ static const char *const wsql[W_COUNT] = {
 	 * at the first one sent after the cutoff.  The newest message is
 	 * always kept so that its id is never handed out again.
 	 */
-	[W_RETAIN] = "DELETE FROM messages WHERE id IN (SELECT id FROM messages "
-	    "WHERE delivered_at IS NOT NULL AND id < coalesce("
-	    "(SELECT id FROM messages WHERE sent_at >= ?1 ORDER BY id LIMIT 1), "
-	    "(SELECT max(id) FROM messages)) ORDER BY id LIMIT ?2)",
+	[W_RETAIN] = "DELETE FROM messages WHERE id IN (SELECT id "
+	    "FROM messages WHERE delivered_at IS NOT NULL AND id < coalesce("
+	    "(SELECT id FROM messages WHERE sent_at >= ?1 ORDER BY id "
+	    "LIMIT 1), (SELECT max(id) FROM messages)) ORDER BY id LIMIT ?2)",
 	[W_SETTING_SET] = "INSERT OR REPLACE INTO settings(user, key, value) "
 	    "VALUES (?1, ?2, ?3)",
 	[W_SETTING_DEL] = "DELETE FROM settings WHERE user = ?1 AND key = ?2",
 };
 
-enum rstmt {
-	R_UNDELIVERED,
-	R_HISTORY_PEER,
-	R_HISTORY_ALL,
-	R_COUNT_UNDELIVERED_USER,
-	R_COUNT_UNDELIVERED,
-	R_COUNT_MESSAGES,
-	R_LAST_LOGIN,
-	R_MAX_SESSION,
-	R_OPEN_SESSIONS,
-	R_PAGE_COUNT,
-	R_PAGE_SIZE,
-	R_ROOM,
-	R_ROOM_LAST,
-	R_SETTINGS,
-	R_COUNT
-};
-
-static const char *const rsql[R_COUNT] = {
-	[R_UNDELIVERED] = "SELECT " MSG_COLUMNS " FROM messages "
-	    "INDEXED BY messages_undelivered "
-	    "WHERE recipient = ?1 AND delivered_at IS NULL AND id > ?2 "
-	    "ORDER BY id LIMIT ?3",
-	/*
-	 * Each direction reads its own index newest first; UNION rather
-	 * than UNION ALL so a message to oneself is listed once.
-	 */
-	[R_HISTORY_PEER] = "SELECT * FROM ("
-	    "SELECT * FROM (SELECT " MSG_COLUMNS " FROM messages "
-	    "WHERE sender = ?1 AND recipient = ?2 ORDER BY id DESC LIMIT ?3) "
-	    "UNION SELECT * FROM (SELECT " MSG_COLUMNS " FROM messages "
-	    "WHERE sender = ?2 AND recipient = ?1 ORDER BY id DESC LIMIT ?3) "
-	    "ORDER BY id DESC LIMIT ?3) ORDER BY id",
-	[R_HISTORY_ALL] = "SELECT * FROM ("
-	    "SELECT * FROM (SELECT " MSG_COLUMNS " FROM messages "
-	    "WHERE sender = ?1 AND kind = 0 ORDER BY id DESC LIMIT ?2) "
-	    "UNION SELECT * FROM (SELECT " MSG_COLUMNS " FROM messages "
-	    "WHERE recipient = ?1 ORDER BY id DESC LIMIT ?2) "
-	    "ORDER BY id DESC LIMIT ?2) ORDER BY id",
-	[R_COUNT_UNDELIVERED_USER] = "SELECT count(*) FROM messages "
-	    "INDEXED BY messages_undelivered "
-	    "WHERE recipient = ?1 AND delivered_at IS NULL",
-	[R_COUNT_UNDELIVERED] = "SELECT count(*) FROM messages "
-	    "INDEXED BY messages_undelivered WHERE delivered_at IS NULL",
-	[R_COUNT_MESSAGES] = "SELECT count(*) FROM messages",
-	[R_LAST_LOGIN] = "SELECT max(login_at) FROM sessions WHERE user = ?1",
-	[R_MAX_SESSION] = "SELECT max(id) FROM sessions",
-	[R_OPEN_SESSIONS] = "SELECT id, user, addr, login_at FROM sessions "
-	    "WHERE logout_at IS NULL ORDER BY id",
-	[R_PAGE_COUNT] = "PRAGMA page_count",
-	[R_PAGE_SIZE] = "PRAGMA page_size",
-	[R_ROOM] = "SELECT * FROM (SELECT " MSG_COLUMNS " FROM messages "
-	    "WHERE recipient = '*' AND id > ?1 ORDER BY id DESC LIMIT ?2) "
-	    "ORDER BY id",
-	[R_ROOM_LAST] = "SELECT coalesce(max(id), 0) FROM messages "
-	    "WHERE recipient = '*'",
-	[R_SETTINGS] = "SELECT key, value FROM settings WHERE user = ?1 "
-	    "ORDER BY key",
-};
-
-#define SETTINGS_SQL \
-    "CREATE TABLE settings(user TEXT NOT NULL, key TEXT NOT NULL, " \
-    "value TEXT NOT NULL, PRIMARY KEY(user, key));"
-
-static const char schema_sql[] =
-    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);"
-    "CREATE TABLE messages(id INTEGER PRIMARY KEY, "
-    "sent_at INTEGER NOT NULL, sender TEXT NOT NULL, "
-    "recipient TEXT NOT NULL, body TEXT NOT NULL, delivered_at INTEGER, "
-    "kind INTEGER NOT NULL DEFAULT 0);"
-    "CREATE INDEX messages_undelivered ON messages(recipient, id) "
-    "WHERE delivered_at IS NULL;"
-    "CREATE INDEX messages_recipient ON messages(recipient, id);"
-    "CREATE INDEX messages_sender ON messages(sender, id);"
-    "CREATE TABLE sessions(id INTEGER PRIMARY KEY, user TEXT NOT NULL, "
-    "addr TEXT NOT NULL, login_at INTEGER NOT NULL, logout_at INTEGER, "
-    "reason TEXT);"
-    "CREATE INDEX sessions_user ON sessions(user, login_at);"
-    SETTINGS_SQL
-    "INSERT INTO meta(key, value) VALUES ('schema_version', '2');";
-
-/* Version 1 to 2: room lines and /me actions (kind), user settings. */
-static const char migrate_v2_sql[] =
-    "ALTER TABLE messages ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;"
-    SETTINGS_SQL
-    "UPDATE meta SET value = '2' WHERE key = 'schema_version';";
-
 static struct {
 	char *path;
 	struct store_options opt;
-	sqlite3 *wdb;			/* writer thread only */
-	sqlite3 *rdb;			/* under rlock */
+	sqlite3 *wdb;			/* the thread running a batch */
 	sqlite3_stmt *w[W_COUNT];
-	sqlite3_stmt *r[R_COUNT];
-	pthread_t writer;
-	pthread_cond_t work;		/* queue not empty, or stopping */
-	struct op *head, *tail;		/* under qlock, as are the flags */
-	int64_t head_ms;		/* when head was queued */
-	unsigned nwaited;		/* queued ops someone waits for */
-	unsigned pending[OP_KINDS];	/* queued or running, by kind */
-	bool accepting;
-	bool stopping;
-	bool failed;
-	bool sync_wal;			/* appends wait for a sync of the WAL */
-	struct op *unsynced, *unsynced_tail;	/* committed, not synced */
-	bool syncing;			/* a thread is in lead_sync() */
-	bool running;			/* a thread has the writer connection */
-	sqlite3_file *wal;		/* the syncing thread's; NULL: not open */
-	/* Writer thread only. */
-	int64_t next_retention;
-	bool retaining;
-	int64_t retained;
+	sqlite3_file *wal;		/* the sync leader's; NULL: not open */
 } st;
-
-static pthread_mutex_t qlock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_mutex_t rlock = PTHREAD_MUTEX_INITIALIZER;
 
 /* What a failed write means to the person whose message it was. */
 static const char *
@@ -327,12 +144,8 @@ soft_rc(int rc)
 	}
 }
 
-/*
- * Bind parameters 1.. of s from fmt: 't' a NUL-terminated string, 'b' a
- * pointer and a size_t length (text, not copied), 'i' an int64_t.
- */
-static int
-bind_args(sqlite3_stmt *s, const char *fmt, ...)
+int
+sq_bind(sqlite3_stmt *s, const char *fmt, ...)
 {
 	va_list ap;
 	const char *p;
@@ -368,29 +181,17 @@ bind_args(sqlite3_stmt *s, const char *fmt, ...)
 	return rc;
 }
 
-/*
- * sqlite3_reset() repeats the error of the last step, which the caller
- * already has; its own return value carries nothing new.
- */
-static void
-reset(sqlite3_stmt *s)
-{
-	(void)sqlite3_reset(s);
-}
-
-/* Run a statement that returns no rows; SQLITE_OK on success. */
-static int
-exec_stmt(sqlite3_stmt *s)
+int
+sq_exec(sqlite3_stmt *s)
 {
 	int rc = sqlite3_step(s);
 
-	reset(s);
+	sq_reset(s);
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
 }
 
-/* Run a query for one integer; a NULL or no row gives 0. */
-static int
-query_int64(sqlite3_stmt *s, int64_t *out)
+int
+sq_query_int64(sqlite3_stmt *s, int64_t *out)
 {
 	int rc = sqlite3_step(s);
 
@@ -401,12 +202,12 @@ query_int64(sqlite3_stmt *s, int64_t *out)
 	} else if (rc == SQLITE_DONE) {
 		rc = SQLITE_OK;
 	}
-	reset(s);
+	sq_reset(s);
 	return rc;
 }
 
-static void
-finalize_all(sqlite3_stmt **v, size_t n)
+void
+sq_finalize_all(sqlite3_stmt **v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		/* Returns the last step's error again, not a failure. */
@@ -415,8 +216,8 @@ finalize_all(sqlite3_stmt **v, size_t n)
 	}
 }
 
-static void
-close_db(sqlite3 **db)
+void
+sq_close_db(sqlite3 **db)
 {
 	int rc;
 
@@ -430,9 +231,9 @@ close_db(sqlite3 **db)
 	*db = NULL;
 }
 
-static int
-prepare_all(sqlite3 *db, const char *const *sql, sqlite3_stmt **v, size_t n,
-    char *err, size_t errlen)
+int
+sq_prepare_all(sqlite3 *db, const char *path, const char *const *sql,
+    sqlite3_stmt **v, size_t n, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < n; i++) {
 		int rc = sqlite3_prepare_v3(db, sql[i], -1,
@@ -440,16 +241,15 @@ prepare_all(sqlite3 *db, const char *const *sql, sqlite3_stmt **v, size_t n,
 
 		if (rc != SQLITE_OK) {
 			set_err(err, errlen, "%s: preparing \"%s\": %s",
-			    st.path, sql[i], sqlite3_errmsg(db));
+			    path, sql[i], sqlite3_errmsg(db));
 			return -1;
 		}
 	}
 	return 0;
 }
 
-/* Open filename (path, or a URI for it); errors name path. */
-static int
-open_db(const char *filename, const char *path, int flags, sqlite3 **db,
+int
+sq_open_db(const char *filename, const char *path, int flags, sqlite3 **db,
     char *err, size_t errlen)
 {
 	int rc;
@@ -460,8 +260,9 @@ open_db(const char *filename, const char *path, int flags, sqlite3 **db,
 	rc = sqlite3_open_v2(filename, db, flags | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		set_err(err, errlen, "%s: cannot open the message database: %s",
-		    path, *db != NULL ? sqlite3_errmsg(*db) : sqlite3_errstr(rc));
-		close_db(db);
+		    path, *db != NULL ? sqlite3_errmsg(*db) :
+		    sqlite3_errstr(rc));
+		sq_close_db(db);
 		return -1;
 	}
 	rc = sqlite3_extended_result_codes(*db, 1);
@@ -470,234 +271,10 @@ open_db(const char *filename, const char *path, int flags, sqlite3 **db,
 	}
 	if (rc != SQLITE_OK) {
 		set_err(err, errlen, "%s: %s", path, sqlite3_errmsg(*db));
-		close_db(db);
+		sq_close_db(db);
 		return -1;
 	}
 	return 0;
-}
-
-/* Report rc from reading path; garbage and corruption get one message. */
-static void
-read_err(const char *path, sqlite3 *db, int rc, char *err, size_t errlen)
-{
-	if ((rc & 0xff) == SQLITE_NOTADB || (rc & 0xff) == SQLITE_CORRUPT) {
-		set_err(err, errlen, ERR_NOT_OURS_GARBAGE, path);
-	} else {
-		set_err(err, errlen, "%s: cannot read the message database: %s",
-		    path, sqlite3_errmsg(db));
-	}
-}
-
-/* Prepare, step and finalize one query for a single integer. */
-static int
-once_int64(sqlite3 *db, const char *sql, int64_t *out)
-{
-	sqlite3_stmt *s = NULL;
-	int rc;
-
-	rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL);
-	if (rc != SQLITE_OK) {
-		return rc;
-	}
-	rc = query_int64(s, out);
-	(void)sqlite3_finalize(s);
-	return rc;
-}
-
-/*
- * What the database at path holds: -1 not ours (err set), 0 nothing yet,
- * 1 our schema in a version this code knows.  Only reads.
- */
-static int
-classify(sqlite3 *db, const char *path, char *err, size_t errlen)
-{
-	sqlite3_stmt *s = NULL;
-	const char *text;
-	int64_t has_meta, objects;
-	char *end;
-	long version;
-	int rc, ret = -1;
-
-	rc = once_int64(db, "SELECT count(*) FROM sqlite_master", &objects);
-	if (rc == SQLITE_OK) {
-		rc = once_int64(db, "SELECT count(*) FROM sqlite_master "
-		    "WHERE type = 'table' AND name = 'meta'", &has_meta);
-	}
-	if (rc != SQLITE_OK) {
-		read_err(path, db, rc, err, errlen);
-		return -1;
-	}
-	if (objects == 0) {
-		return 0;
-	}
-	if (has_meta == 0) {
-		set_err(err, errlen, ERR_NOT_OURS_FOREIGN, path);
-		return -1;
-	}
-	rc = sqlite3_prepare_v2(db, "SELECT value FROM meta "
-	    "WHERE key = 'schema_version'", -1, &s, NULL);
-	if (rc == SQLITE_OK) {
-		rc = sqlite3_step(s);
-	}
-	if (rc == SQLITE_DONE) {
-		set_err(err, errlen, ERR_NOT_OURS_FOREIGN, path);
-		goto out;
-	}
-	if (rc != SQLITE_ROW) {
-		read_err(path, db, rc, err, errlen);
-		goto out;
-	}
-	text = (const char *)sqlite3_column_text(s, 0);
-	errno = 0;
-	version = text != NULL ? strtol(text, &end, 10) : 0;
-	if (text == NULL || errno != 0 || end == text || *end != '\0' ||
-	    version < 1) {
-		set_err(err, errlen, "%s: bad schema_version \"%s\" in the "
-		    "message database", path, text != NULL ? text : "");
-		goto out;
-	}
-	if (version > SCHEMA_VERSION) {
-		set_err(err, errlen, "%s: the message database has schema "
-		    "version %ld, newer than this sshchatd knows (%d); run a "
-		    "newer sshchatd or move the file away", path, version,
-		    SCHEMA_VERSION);
-		goto out;
-	}
-	ret = 1;
-out:
-	(void)sqlite3_finalize(s);
-	return ret;
-}
-
-/* An SQLite URI for path, read-only and immutable. */
-static char *
-immutable_uri(const char *path)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	struct buf b = { 0 };
-	const unsigned char *p;
-	char esc[3];
-
-	buf_append(&b, "file:", 5);
-	for (p = (const unsigned char *)path; *p != '\0'; p++) {
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || strchr("/-._~", *p) != NULL) {
-			buf_append(&b, p, 1);
-		} else {
-			esc[0] = '%';
-			esc[1] = hex[*p >> 4];
-			esc[2] = hex[*p & 0xf];
-			buf_append(&b, esc, 3);
-		}
-	}
-	buf_append(&b, "?mode=ro&immutable=1", 20);
-	return b.data;
-}
-
-/*
- * Before any connection that could write it is opened, make sure a
- * non-empty file at path is an SQLite database and not someone else's.
- * The connection is immutable so that it creates no -wal or -shm file
- * beside a file that is refused; it does not see a WAL, so the writer
- * connection checks again (setup_schema).
- */
-static int
-check_existing(const char *path, char *err, size_t errlen)
-{
-	struct stat sb;
-	sqlite3 *db = NULL;
-	char *uri;
-	int ret;
-
-	if (stat(path, &sb) == -1) {
-		if (errno == ENOENT) {
-			return 0;
-		}
-		set_err(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (!S_ISREG(sb.st_mode)) {
-		set_err(err, errlen, "%s: not a regular file", path);
-		return -1;
-	}
-	if (sb.st_size == 0) {
-		return 0;
-	}
-	uri = immutable_uri(path);
-	ret = open_db(uri, path, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, &db,
-	    err, errlen);
-	free(uri);
-	if (ret < 0) {
-		return -1;
-	}
-	ret = classify(db, path, err, errlen);
-	close_db(&db);
-	return ret < 0 ? -1 : 0;
-}
-
-/*
- * Create the schema in an empty database, or check the version of ours
- * again, now under the write lock.  Runs before the switch to WAL, so a
- * refused file is not even given a new journal mode.
- */
-static int
-setup_schema(char *err, size_t errlen)
-{
-	int rc, kind;
-
-	rc = sqlite3_exec(st.wdb, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-	if (rc != SQLITE_OK) {
-		read_err(st.path, st.wdb, rc, err, errlen);
-		return -1;
-	}
-	kind = classify(st.wdb, st.path, err, errlen);
-	if (kind < 0) {
-		goto fail;
-	}
-	if (kind == 0) {
-		rc = sqlite3_exec(st.wdb, schema_sql, NULL, NULL, NULL);
-		if (rc != SQLITE_OK) {
-			set_err(err, errlen, "%s: creating the tables: %s",
-			    st.path, sqlite3_errmsg(st.wdb));
-			goto fail;
-		}
-	} else {
-		int64_t version = 0;
-
-		if (once_int64(st.wdb, "SELECT CAST(value AS INTEGER) FROM "
-		    "meta WHERE key = 'schema_version'", &version) == 0 &&
-		    version == 1) {
-			rc = sqlite3_exec(st.wdb, migrate_v2_sql, NULL, NULL,
-			    NULL);
-			if (rc != SQLITE_OK) {
-				set_err(err, errlen, "%s: migrating to schema "
-				    "version 2: %s", st.path,
-				    sqlite3_errmsg(st.wdb));
-				goto fail;
-			}
-			info("%s: migrated the message database to schema "
-			    "version 2", st.path);
-		}
-	}
-	rc = sqlite3_exec(st.wdb, "COMMIT", NULL, NULL, NULL);
-	if (rc != SQLITE_OK) {
-		set_err(err, errlen, "%s: %s", st.path, sqlite3_errmsg(st.wdb));
-		goto fail;
-	}
-	if (kind == 0) {
-		info("%s: created a new message database", st.path);
-	}
-	return 0;
-
-fail:
-	if (!sqlite3_get_autocommit(st.wdb)) {
-		rc = sqlite3_exec(st.wdb, "ROLLBACK", NULL, NULL, NULL);
-		if (rc != SQLITE_OK) {
-			error("%s: ROLLBACK: %s", st.path,
-			    sqlite3_errmsg(st.wdb));
-		}
-	}
-	return -1;
 }
 
 static int
@@ -714,7 +291,7 @@ configure_writer(char *err, size_t errlen)
 		rc = sqlite3_step(s);
 	}
 	if (rc != SQLITE_ROW) {
-		read_err(st.path, st.wdb, rc, err, errlen);
+		sq_read_err(st.path, st.wdb, rc, err, errlen);
 		(void)sqlite3_finalize(s);
 		return -1;
 	}
@@ -727,8 +304,7 @@ configure_writer(char *err, size_t errlen)
 		return -1;
 	}
 	(void)sqlite3_finalize(s);
-	/* FULL is NORMAL plus a sync of the WAL at COMMIT: see lead_sync(). */
-	st.sync_wal = st.opt.sync_full;
+	/* FULL is NORMAL plus a sync of the WAL at COMMIT: see wal_sync(). */
 	snprintf(sync, sizeof(sync), "PRAGMA synchronous = NORMAL; "
 	    "PRAGMA foreign_keys = OFF");
 	rc = sqlite3_exec(st.wdb, sync, NULL, NULL, NULL);
@@ -752,10 +328,10 @@ run_op(struct op *op, int64_t now, const char **what)
 		if (st.opt.max_queued > 0 && op->msg_kind == STORE_MSG) {
 			*what = "counting undelivered messages";
 			s = st.w[W_QUEUED];
-			rc = bind_args(s, "ti", op->b,
+			rc = sq_bind(s, "ti", op->b,
 			    (int64_t)st.opt.max_queued);
 			if (rc == SQLITE_OK) {
-				rc = query_int64(s, &queued);
+				rc = sq_query_int64(s, &queued);
 			}
 			if (rc != SQLITE_OK) {
 				return rc;
@@ -770,10 +346,10 @@ run_op(struct op *op, int64_t now, const char **what)
 		}
 		*what = "INSERT INTO messages";
 		s = st.w[W_INSERT];
-		rc = bind_args(s, "ittbi", now, op->a, op->b, op->body, op->len,
+		rc = sq_bind(s, "ittbi", now, op->a, op->b, op->body, op->len,
 		    (int64_t)op->msg_kind);
 		if (rc == SQLITE_OK) {
-			rc = exec_stmt(s);
+			rc = sq_exec(s);
 		}
 		if (rc == SQLITE_OK) {
 			op->out_id = sqlite3_last_insert_rowid(st.wdb);
@@ -782,22 +358,22 @@ run_op(struct op *op, int64_t now, const char **what)
 	case OP_MARK:
 		*what = "marking a message delivered";
 		s = st.w[W_MARK];
-		rc = bind_args(s, "ii", op->ms, op->id);
+		rc = sq_bind(s, "ii", op->ms, op->id);
 		break;
 	case OP_SESSION_OPEN:
 		*what = "INSERT INTO sessions";
 		s = st.w[W_SESSION_OPEN];
-		rc = bind_args(s, "itti", op->id, op->a, op->b, op->ms);
+		rc = sq_bind(s, "itti", op->id, op->a, op->b, op->ms);
 		break;
 	case OP_SESSION_CLOSE:
 		*what = "closing a session row";
 		s = st.w[W_SESSION_CLOSE];
-		rc = bind_args(s, "iti", op->ms, op->a, op->id);
+		rc = sq_bind(s, "iti", op->ms, op->a, op->id);
 		break;
 	case OP_RECOVER:
 		*what = "closing crashed sessions";
 		s = st.w[W_RECOVER];
-		rc = bind_args(s, "ii", op->ms, op->id);
+		rc = sq_bind(s, "ii", op->ms, op->id);
 		break;
 	case OP_NOP:
 		return SQLITE_OK;
@@ -805,97 +381,79 @@ run_op(struct op *op, int64_t now, const char **what)
 		*what = "saving a setting";
 		if (op->body != NULL) {
 			s = st.w[W_SETTING_SET];
-			rc = bind_args(s, "ttt", op->a, op->b, op->body);
+			rc = sq_bind(s, "ttt", op->a, op->b, op->body);
 		} else {
 			s = st.w[W_SETTING_DEL];
-			rc = bind_args(s, "tt", op->a, op->b);
+			rc = sq_bind(s, "tt", op->a, op->b);
 		}
 		break;
 	default:
 		return SQLITE_MISUSE;
 	}
 	if (rc == SQLITE_OK) {
-		rc = exec_stmt(s);
+		rc = sq_exec(s);
 	}
 	return rc;
 }
 
 /*
- * One transaction for every op of the batch.  Returns true when the
- * store must refuse every later write.
+ * Tell the writer about rc from what: soft (only the op failed) if the
+ * transaction is still open.
  */
-static bool
-run_batch(struct op *batch, bool failed)
+static enum backend_rc
+failed_step(int rc, const char *what, struct backend_err *e)
 {
-	struct op *op;
-	const char *what = "BEGIN IMMEDIATE";
-	char msg[256];
-	int64_t now = wall_ms();
-	int rc, rc2, appends = 0, others = 0;
+	e->what = what;
+	e->reason = reason(rc);
+	e->fatal = fatal_rc(rc);
+	snprintf(e->msg, sizeof(e->msg), "%s", sqlite3_errmsg(st.wdb));
+	if (soft_rc(rc) && !sqlite3_get_autocommit(st.wdb)) {
+		return BACKEND_SOFT;
+	}
+	return BACKEND_FAIL;
+}
 
-	if (failed) {
-		for (op = batch; op != NULL; op = op->next) {
-			op->res = STORE_ERROR;
-			set_err(op->err, sizeof(op->err), "%s", ERR_FAILED);
-		}
-		return true;
-	}
-	rc = exec_stmt(st.w[W_BEGIN]);
-	if (rc != SQLITE_OK) {
-		goto fail;
-	}
-	for (op = batch; op != NULL; op = op->next) {
-		op->res = STORE_OK;
-		rc = run_op(op, now, &what);
-		if (rc == SQLITE_OK) {
-			continue;
-		}
-		if (!soft_rc(rc) || sqlite3_get_autocommit(st.wdb)) {
-			goto fail;
-		}
-		/* Only this op failed; the transaction goes on. */
-		error("%s: %s: %s", st.path, what, sqlite3_errmsg(st.wdb));
-		op->res = STORE_ERROR;
-		set_err(op->err, sizeof(op->err), "%s", reason(rc));
-	}
-	what = "COMMIT";
-	rc = exec_stmt(st.w[W_COMMIT]);
-	if (rc != SQLITE_OK) {
-		goto fail;
-	}
-	return false;
+static enum backend_rc
+sqlite_begin(struct backend_err *e)
+{
+	int rc = sq_exec(st.w[W_BEGIN]);
 
-fail:
-	snprintf(msg, sizeof(msg), "%s", sqlite3_errmsg(st.wdb));
-	if (!sqlite3_get_autocommit(st.wdb)) {
-		rc2 = exec_stmt(st.w[W_ROLLBACK]);
-		if (rc2 != SQLITE_OK) {
-			error("%s: ROLLBACK: %s", st.path,
-			    sqlite3_errmsg(st.wdb));
-		}
+	return rc == SQLITE_OK ? BACKEND_OK :
+	    failed_step(rc, "BEGIN IMMEDIATE", e);
+}
+
+static enum backend_rc
+sqlite_run(struct op *op, int64_t now, struct backend_err *e)
+{
+	const char *what = "";
+	int rc = run_op(op, now, &what);
+
+	return rc == SQLITE_OK ? BACKEND_OK : failed_step(rc, what, e);
+}
+
+static enum backend_rc
+sqlite_commit(struct backend_err *e)
+{
+	int rc = sq_exec(st.w[W_COMMIT]);
+
+	return rc == SQLITE_OK ? BACKEND_OK : failed_step(rc, "COMMIT", e);
+}
+
+static void
+sqlite_rollback(void)
+{
+	if (!sqlite3_get_autocommit(st.wdb) &&
+	    sq_exec(st.w[W_ROLLBACK]) != SQLITE_OK) {
+		error("%s: ROLLBACK: %s", st.path, sqlite3_errmsg(st.wdb));
 	}
-	for (op = batch; op != NULL; op = op->next) {
-		if (op->kind == OP_APPEND) {
-			appends++;
-		} else {
-			others++;
-		}
-		op->res = STORE_ERROR;
-		set_err(op->err, sizeof(op->err), "%s", reason(rc));
-	}
-	error("%s: %s failed: %s (%s); not stored: %d messages, %d other "
-	    "writes%s", st.path, what, msg, reason(rc), appends, others,
-	    fatal_rc(rc) ? "; refusing every further write until restarted" :
-	    "");
-	return fatal_rc(rc);
 }
 
 /*
  * Sync the WAL (and, the first time, its directory), as SQLite's
- * synchronous=FULL does at COMMIT; one thread at a time (st.syncing).
- * Through a file of our own, opened by the same VFS: the writer's
- * connection goes on committing meanwhile.  SQLite keeps the WAL file
- * while connections are open (it is reset in place).
+ * synchronous=FULL does at COMMIT; one thread at a time (the writer's
+ * sync leader).  Through a file of our own, opened by the same VFS: the
+ * writer connection goes on committing meanwhile.  SQLite keeps the WAL
+ * file while connections are open (it is reset in place).
  */
 static bool
 wal_sync(void)
@@ -943,426 +501,40 @@ wal_sync(void)
 	return true;
 }
 
-/* A waited op is done: wake its thread (only it).  qlock is held. */
-static void
-op_done(struct op *op)
+/* One chunk of old delivered messages; an autocommit DELETE. */
+static int64_t
+sqlite_retain(int64_t cutoff_ms, int64_t chunk, bool *refuse)
 {
-	op->done = true;
-	(void)sem_post(&op->sem);
-}
-
-/*
- * Sync the WAL for every append committed so far and acknowledge them;
- * qlock is held and dropped meanwhile.  The thread of a committed append
- * does it when no sync is running: it is awake anyway, and the writer
- * goes on committing.  Appends committed during a sync wait for the
- * next one, which the first of them leads.  A failed sync fails every
- * append it was for, and the store with them: after a failed fsync the
- * data may be lost, and a retry may report success.
- */
-static void
-lead_sync(void)
-{
-	struct op *list = st.unsynced, *next;
-	bool ok = !st.failed;
-
-	st.unsynced = st.unsynced_tail = NULL;
-	st.syncing = true;
-	pthread_mutex_unlock(&qlock);
-	ok = ok && wal_sync();
-	pthread_mutex_lock(&qlock);
-	st.syncing = false;
-	if (!ok && !st.failed) {
-		error("%s: syncing the WAL failed; the last messages may be "
-		    "lost; refusing every further write until restarted",
-		    st.path);
-		st.failed = true;
-	}
-	for (struct op *op = list; op != NULL; op = next) {
-		next = op->next;
-		if (!ok) {
-			op->res = STORE_ERROR;
-			set_err(op->err, sizeof(op->err), "%s",
-			    reason(SQLITE_IOERR_FSYNC));
-		}
-		op_done(op);
-	}
-	if (st.unsynced != NULL) {
-		/* Committed meanwhile: the next sync is theirs to lead. */
-		(void)sem_post(&st.unsynced->sem);
-	}
-}
-
-/*
- * The batch's messages are committed: before the sync, call their
- * written() here, in the writer thread (their senders are asleep until
- * the sync is done, and waking each of them just to deliver would cost a
- * thread switch per message).  qlock is not held: written() may queue
- * writes of its own (delivery marks).
- */
-static void
-tell_written(struct op *batch)
-{
-	for (struct op *op = batch; op != NULL; op = op->next) {
-		if (op->kind == OP_APPEND && op->waited &&
-		    op->res == STORE_OK && op->on_written != NULL) {
-			store_written_fn *fn = op->on_written;
-
-			op->on_written = NULL;
-			fn(op->arg, op->out_id);
-		}
-	}
-}
-
-/* Delete one chunk of old delivered messages.  True on a fatal error. */
-static bool
-retain_step(void)
-{
-	int64_t cutoff = wall_ms() - st.opt.retention_days * DAY_MS;
-	int changes;
 	int rc;
 
-	rc = bind_args(st.w[W_RETAIN], "ii", cutoff, (int64_t)RETENTION_CHUNK);
+	rc = sq_bind(st.w[W_RETAIN], "ii", cutoff_ms, chunk);
 	if (rc == SQLITE_OK) {
-		rc = exec_stmt(st.w[W_RETAIN]);
+		rc = sq_exec(st.w[W_RETAIN]);
 	}
 	if (rc != SQLITE_OK) {
 		error("%s: deleting old messages: %s", st.path,
 		    sqlite3_errmsg(st.wdb));
-		st.retaining = false;
-		return fatal_rc(rc);
+		*refuse = fatal_rc(rc);
+		return -1;
 	}
-	changes = sqlite3_changes(st.wdb);
-	st.retained += changes;
-	if (changes < RETENTION_CHUNK) {
-		st.retaining = false;
-		if (st.retained > 0) {
-			info("%s: deleted %lld delivered messages older than "
-			    "%d days", st.path, (long long)st.retained,
-			    st.opt.retention_days);
-		}
-	}
-	return false;
+	return sqlite3_changes(st.wdb);
 }
 
-static bool
-retention_due(void)
-{
-	return st.opt.retention_days > 0 &&
-	    (st.retaining || now_ms() >= st.next_retention);
-}
-
-static void
-wait_work(void)
-{
-	struct timespec ts;
-	int64_t until;
-
-	if (st.opt.retention_days <= 0) {
-		pthread_cond_wait(&st.work, &qlock);
-		return;
-	}
-	until = st.next_retention;
-	ts.tv_sec = until / 1000;
-	ts.tv_nsec = (until % 1000) * 1000000;
-	/* ETIMEDOUT is the point; the caller looks at the state again. */
-	(void)pthread_cond_timedwait(&st.work, &qlock, &ts);
-}
-
-/* Take up to BATCH_MAX queued ops off the queue; qlock is held. */
-static struct op *
-take_batch(void)
-{
-	struct op *batch = st.head, **tailp = &batch;
-
-	for (int n = 0; *tailp != NULL && n < BATCH_MAX; n++) {
-		if ((*tailp)->waited) {
-			st.nwaited--;
-		}
-		tailp = &(*tailp)->next;
-	}
-	st.head = *tailp;
-	*tailp = NULL;
-	if (st.head == NULL) {
-		st.tail = NULL;
-	} else {
-		st.head_ms = now_ms();
-	}
-	return batch;
-}
-
-/*
- * Run one batch of the queue in one transaction and finish its ops: the
- * writer connection is the caller's (st.running).  qlock is held, and
- * dropped meanwhile.  The writer thread also deletes old messages here
- * when that is due (retention).
- */
-static void
-run_queue(bool retention)
-{
-	struct op *batch = take_batch(), *op, *next;
-	bool failed = st.failed, stopping = st.stopping, broken = false;
-
-	pthread_mutex_unlock(&qlock);
-	if (batch != NULL) {
-		broken = run_batch(batch, failed);
-		if (!broken && !failed && st.sync_wal &&
-		    st.opt.show_before_sync) {
-			tell_written(batch);
-		}
-	}
-	if (retention && !broken && !failed && !stopping && retention_due()) {
-		if (!st.retaining) {
-			st.retaining = true;
-			st.retained = 0;
-			st.next_retention = now_ms() + RETENTION_EVERY_MS;
-		}
-		broken = retain_step();
-	}
-
-	pthread_mutex_lock(&qlock);
-	if (broken) {
-		st.failed = true;
-	}
-	for (op = batch; op != NULL; op = next) {
-		next = op->next;
-		/* Committed: visible to reads. */
-		st.pending[op->kind]--;
-		if (op->waited && op->kind == OP_APPEND && st.sync_wal &&
-		    op->res == STORE_OK && !broken) {
-			/* Acknowledged once synced: see lead_sync(). */
-			op->next = NULL;
-			if (st.unsynced_tail != NULL) {
-				st.unsynced_tail->next = op;
-			} else {
-				st.unsynced = op;
-			}
-			st.unsynced_tail = op;
-		} else if (op->waited) {
-			op_done(op);
-		} else {
-			free(op);
-		}
-	}
-	if (st.unsynced != NULL && !st.syncing) {
-		/* One thread leads the sync; the rest sleep till done. */
-		(void)sem_post(&st.unsynced->sem);
-	}
-}
-
-/*
- * The writer thread: what the threads that wait for their writes do not
- * run themselves (see submit_wait()): writes nobody waits for, which
- * wait up to ASYNC_COMMIT_MS for company, what is queued while another
- * thread runs a batch, and retention.
- */
-static void *
-writer_main(void *arg)
-{
-	pthread_mutex_lock(&qlock);
-	for (;;) {
-		if (st.running) {
-			/* A waiting thread has the connection: it wakes us. */
-			pthread_cond_wait(&st.work, &qlock);
-			continue;
-		}
-		if (st.head == NULL && st.stopping) {
-			break;
-		}
-		if (st.head == NULL && !retention_due()) {
-			wait_work();
-			continue;
-		}
-		/* Only writes nobody waits for: let a few more join them. */
-		while (st.head != NULL && st.nwaited == 0 && !st.stopping &&
-		    !st.running && now_ms() < st.head_ms + ASYNC_COMMIT_MS) {
-			/* st.work waits on CLOCK_MONOTONIC, as now_ms() reads. */
-			int64_t until = st.head_ms + ASYNC_COMMIT_MS;
-			struct timespec ts = {
-				.tv_sec = until / 1000,
-				.tv_nsec = (until % 1000) * 1000000,
-			};
-
-			(void)pthread_cond_timedwait(&st.work, &qlock, &ts);
-		}
-		if (st.running || (st.head == NULL && !retention_due())) {
-			continue;	/* a waiting thread took them */
-		}
-		st.running = true;
-		run_queue(true);
-		st.running = false;
-	}
-	pthread_mutex_unlock(&qlock);
-	return NULL;
-}
-
-/*
- * Queue op, waking the writer thread unless the caller runs the queue
- * itself; the caller holds qlock and has checked st.accepting.
- */
-static void
-enqueue(struct op *op, bool wake)
-{
-	op->next = NULL;
-	if (st.tail != NULL) {
-		st.tail->next = op;
-	} else {
-		st.head = op;
-		st.head_ms = now_ms();
-		if (wake) {
-			pthread_cond_signal(&st.work);
-		}
-	}
-	st.tail = op;
-	st.pending[op->kind]++;
-	if (op->waited) {
-		st.nwaited++;
-		if (wake) {
-			/* It may be holding async writes back: go now. */
-			pthread_cond_signal(&st.work);
-		}
-	}
-}
-
-/*
- * Queue op and sleep until the writer ran it.  False if refused.  The
- * writer takes op off the queue (and out of st.tail) before it sets
- * op->done, so a caller's op on the stack is unreferenced once this
- * returns; clang-analyzer cannot see the other thread and says it still
- * is (StackAddressEscape), hence the NOLINTs at the callers.
- */
-static bool
-submit_wait(struct op *op)
-{
-	bool here;
-
-	op->waited = true;
-	op->done = false;
-	pthread_mutex_lock(&qlock);
-	if (!st.accepting) {
-		pthread_mutex_unlock(&qlock);
-		op->res = STORE_ERROR;
-		set_err(op->err, sizeof(op->err), "message store is not open");
-		return false;
-	}
-	if (st.failed) {
-		pthread_mutex_unlock(&qlock);
-		op->res = STORE_ERROR;
-		set_err(op->err, sizeof(op->err), "%s", ERR_FAILED);
-		return false;
-	}
-	(void)sem_init(&op->sem, 0, 0);
-	/*
-	 * A quiet store (nobody has the writer connection, no sync runs):
-	 * run the queue here, this op last, rather than wake the writer
-	 * thread to do it, a thread switch less before a message is
-	 * delivered.  Under load the writer thread runs the batches: they
-	 * grow while the disk syncs, and a session thread stays free for
-	 * its own session.
-	 */
-	here = !st.running && !st.stopping && !st.syncing &&
-	    st.unsynced == NULL;
-	enqueue(op, !here);
-	if (here) {
-		st.running = true;
-		run_queue(false);
-		st.running = false;
-		if (st.head != NULL || st.stopping || retention_due()) {
-			pthread_cond_signal(&st.work);
-		}
-	}
-	pthread_mutex_unlock(&qlock);
-	for (;;) {
-		while (sem_wait(&op->sem) != 0 && errno == EINTR) {
-			/* a signal: wait on */
-		}
-		if (op->done) {
-			break;	/* set before the post, which orders it */
-		}
-		/* Asked to lead a sync. */
-		pthread_mutex_lock(&qlock);
-		if (!st.syncing && st.unsynced != NULL) {
-			lead_sync();
-		}
-		pthread_mutex_unlock(&qlock);
-		if (op->done) {
-			break;	/* the sync it led was for it too */
-		}
-	}
-	(void)sem_destroy(&op->sem);
-	return true;
-}
-
-/*
- * Reads see the writes made before them: when a write of this kind is
- * still queued (held back by ASYNC_COMMIT_MS) or running, wait until it
- * is committed.
- */
-static void
-sync_reads(enum op_kind kind)
-{
-	struct op op = { .kind = OP_NOP };
-	bool pending;
-
-	pthread_mutex_lock(&qlock);
-	pending = st.pending[kind] > 0;
-	pthread_mutex_unlock(&qlock);
-	if (pending) {
-		/* NOLINTNEXTLINE(clang-analyzer-core.StackAddressEscape) */
-		(void)submit_wait(&op);
-	}
-}
-
-/* Queue a heap op nobody waits for; dropped when writes are refused. */
-static void
-submit_async(struct op *op)
-{
-	bool queued = false;
-
-	op->waited = false;
-	pthread_mutex_lock(&qlock);
-	if (st.accepting && !st.failed) {
-		enqueue(op, true);
-		queued = true;
-	}
-	pthread_mutex_unlock(&qlock);
-	if (!queued) {
-		debug("message store refuses writes; dropped one");
-		free(op);
-	}
-}
-
-/* An async op with copies of up to two strings after it. */
-static struct op *
-new_op(enum op_kind kind, const char *a, const char *b)
-{
-	size_t la = a != NULL ? strlen(a) + 1 : 0;
-	size_t lb = b != NULL ? strlen(b) + 1 : 0;
-	struct op *op = xcalloc(1, sizeof(*op) + la + lb);
-	char *p = (char *)(op + 1);
-
-	op->kind = kind;
-	if (a != NULL) {
-		memcpy(p, a, la);
-		op->a = p;
-		p += la;
-	}
-	if (b != NULL) {
-		memcpy(p, b, lb);
-		op->b = p;
-	}
-	return op;
-}
+static const struct store_backend sqlite_backend = {
+	.begin = sqlite_begin,
+	.run = sqlite_run,
+	.commit = sqlite_commit,
+	.rollback = sqlite_rollback,
+	.sync = wal_sync,
+	.retain = sqlite_retain,
+};
 
 static void
 teardown(void)
 {
-	finalize_all(st.r, R_COUNT);
-	finalize_all(st.w, W_COUNT);
-	pthread_mutex_lock(&rlock);
-	close_db(&st.rdb);
-	pthread_mutex_unlock(&rlock);
-	close_db(&st.wdb);
+	sq_read_close();
+	sq_finalize_all(st.w, W_COUNT);
+	sq_close_db(&st.wdb);
 	free(st.path);
 	st.path = NULL;
 }
@@ -1371,15 +543,7 @@ int
 store_open(const char *path, const struct store_options *opt, char *err,
     size_t errlen)
 {
-	pthread_condattr_t ca;
-	pthread_attr_t attr;
-	sqlite3 *rdb = NULL;
-	int rc;
-
-	pthread_mutex_lock(&qlock);
-	rc = st.accepting || st.stopping;
-	pthread_mutex_unlock(&qlock);
-	if (rc) {
+	if (writer_is_open()) {
 		set_err(err, errlen, "%s: the message store is already open",
 		    path);
 		return -1;
@@ -1388,12 +552,12 @@ store_open(const char *path, const struct store_options *opt, char *err,
 		set_err(err, errlen, "SQLite was built without thread support");
 		return -1;
 	}
-	if (check_existing(path, err, errlen) < 0) {
+	if (sq_check_existing(path, err, errlen) < 0) {
 		return -1;
 	}
 	st.path = xstrdup(path);
 	st.opt = *opt;
-	if (open_db(path, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+	if (sq_open_db(path, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
 	    &st.wdb, err, errlen) < 0) {
 		goto fail;
 	}
@@ -1403,59 +567,23 @@ store_open(const char *path, const struct store_options *opt, char *err,
 		    "mode and file system)", path);
 		goto fail;
 	}
-	if (setup_schema(err, errlen) < 0 || configure_writer(err,
+	if (sq_setup_schema(st.wdb, st.path, err, errlen) < 0 ||
+	    configure_writer(err, errlen) < 0) {
+		goto fail;
+	}
+	if (sq_prepare_all(st.wdb, st.path, wsql, st.w, W_COUNT, err,
 	    errlen) < 0) {
 		goto fail;
 	}
-	if (prepare_all(st.wdb, wsql, st.w, W_COUNT, err, errlen) < 0) {
-		goto fail;
-	}
-	if (open_db(path, path, SQLITE_OPEN_READONLY, &rdb, err, errlen) < 0) {
-		goto fail;
-	}
-	pthread_mutex_lock(&rlock);
-	st.rdb = rdb;
-	pthread_mutex_unlock(&rlock);
-	if (prepare_all(st.rdb, rsql, st.r, R_COUNT, err, errlen) < 0) {
+	if (sq_read_open(st.path, err, errlen) < 0) {
 		goto fail;
 	}
 
-	if (pthread_condattr_init(&ca) != 0 ||
-	    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
-	    pthread_cond_init(&st.work, &ca) != 0) {
-		set_err(err, errlen, "%s: cannot set up the writer queue",
-		    path);
+	if (writer_start(&sqlite_backend, st.path, opt, err, errlen) < 0) {
 		goto fail;
-	}
-	(void)pthread_condattr_destroy(&ca);
-	st.unsynced = st.unsynced_tail = NULL;
-	st.syncing = false;
-	st.running = false;
-	st.head = st.tail = NULL;
-	st.failed = false;
-	st.stopping = false;
-	st.accepting = true;
-	st.retaining = false;
-	st.next_retention = now_ms();	/* once at start */
-	if (pthread_attr_init(&attr) != 0) {
-		set_err(err, errlen, "%s: pthread_attr_init failed", path);
-		goto fail_cond;
-	}
-	rc = pthread_attr_setstacksize(&attr, WRITER_STACK);
-	if (rc == 0) {
-		rc = pthread_create(&st.writer, &attr, writer_main, NULL);
-	}
-	(void)pthread_attr_destroy(&attr);
-	if (rc != 0) {
-		set_err(err, errlen, "%s: cannot start the writer thread: %s",
-		    path, strerror(rc));
-		goto fail_cond;
 	}
 	return 0;
 
-fail_cond:
-	st.accepting = false;
-	(void)pthread_cond_destroy(&st.work);
 fail:
 	teardown();
 	return -1;
@@ -1464,517 +592,13 @@ fail:
 void
 store_close(void)
 {
-	int rc;
-
-	pthread_mutex_lock(&qlock);
-	if (!st.accepting) {
-		pthread_mutex_unlock(&qlock);
+	if (!writer_stop()) {
 		return;
 	}
-	/* The writer commits what is queued before it stops. */
-	st.accepting = false;
-	st.stopping = true;
-	pthread_cond_signal(&st.work);
-	pthread_mutex_unlock(&qlock);
-	rc = pthread_join(st.writer, NULL);
-	if (rc != 0) {
-		error("joining the store writer: %s", strerror(rc));
-	}
-	pthread_mutex_lock(&qlock);
-	st.stopping = false;
-	/* Appends whose threads have not synced them yet. */
-	while (st.syncing || st.unsynced != NULL) {
-		if (st.syncing) {
-			struct timespec ms = { .tv_nsec = 1000000 };
-
-			pthread_mutex_unlock(&qlock);
-			(void)nanosleep(&ms, NULL);
-			pthread_mutex_lock(&qlock);
-		} else {
-			lead_sync();
-		}
-	}
-	pthread_mutex_unlock(&qlock);
 	if (st.wal != NULL) {
 		(void)st.wal->pMethods->xClose(st.wal);
 		free(st.wal);
 		st.wal = NULL;
 	}
-	(void)pthread_cond_destroy(&st.work);
 	teardown();
-}
-
-static enum store_result
-append(const char *from, const char *to, int kind, const char *body,
-    size_t len, int64_t *id, store_written_fn *written, void *arg,
-    char *err, size_t errlen)
-{
-	struct op op;
-
-	if (strlen(from) > STORE_NAME_MAX || strlen(to) > STORE_NAME_MAX) {
-		set_err(err, errlen, "user name longer than %d bytes",
-		    STORE_NAME_MAX);
-		return STORE_ERROR;
-	}
-	if (len > INT_MAX) {
-		set_err(err, errlen, "message too long");
-		return STORE_ERROR;
-	}
-	memset(&op, 0, sizeof(op));
-	op.kind = OP_APPEND;
-	op.msg_kind = kind;
-	op.a = from;
-	op.b = to;
-	op.body = body != NULL ? body : "";
-	op.len = body != NULL ? len : 0;
-	op.on_written = written;
-	op.arg = arg;
-	submit_wait(&op);
-	if (op.res == STORE_OK) {
-		if (id != NULL) {
-			*id = op.out_id;
-		}
-		if (op.on_written != NULL) {
-			/* Not told before the sync: now. */
-			op.on_written(arg, op.out_id);
-		}
-	} else {
-		set_err(err, errlen, "%s", op.err);
-	}
-	return op.res;
-}
-
-enum store_result
-store_append(const char *from, const char *to, const char *body, size_t len,
-    int64_t *id, store_written_fn *written, void *arg, char *err,
-    size_t errlen)
-{
-	return append(from, to, STORE_MSG, body, len, id, written, arg, err,
-	    errlen);
-}
-
-enum store_result
-store_append_room(const char *from, int kind, const char *body, size_t len,
-    int64_t *id, store_written_fn *written, void *arg, char *err,
-    size_t errlen)
-{
-	return append(from, STORE_ROOM, kind, body, len, id, written, arg,
-	    err, errlen);
-}
-
-void
-store_setting_set(const char *user, const char *key, const char *value)
-{
-	size_t lv = value != NULL ? strlen(value) + 1 : 0;
-	struct op *op = new_op(OP_SETTING, user, key);
-	struct op *big = xrealloc(op, sizeof(*op) + strlen(user) + 1 +
-	    strlen(key) + 1 + lv);
-	char *p = (char *)(big + 1);
-
-	/* new_op copied user and key after the op; the value goes last. */
-	big->a = p;
-	p += strlen(user) + 1;
-	big->b = p;
-	p += strlen(key) + 1;
-	if (value != NULL) {
-		memcpy(p, value, lv);
-		big->body = p;
-	}
-	submit_async(big);
-}
-
-void
-store_mark_delivered(int64_t id)
-{
-	struct op *op = new_op(OP_MARK, NULL, NULL);
-
-	op->id = id;
-	op->ms = wall_ms();
-	submit_async(op);
-}
-
-void
-store_session_open(uint64_t id, const char *user, const char *addr,
-    int64_t login_ms)
-{
-	struct op *op = new_op(OP_SESSION_OPEN, user, addr);
-
-	op->id = (int64_t)id;
-	op->ms = login_ms;
-	submit_async(op);
-}
-
-void
-store_session_close(uint64_t id, const char *reason_name, int64_t logout_ms)
-{
-	struct op *op = new_op(OP_SESSION_CLOSE, reason_name, NULL);
-
-	op->id = (int64_t)id;
-	op->ms = logout_ms;
-	submit_async(op);
-}
-
-/* Log a failed read; the caller holds rlock. */
-static void
-read_failed(const char *what, int rc)
-{
-	error("%s: %s: %s", st.path != NULL ? st.path : "message store",
-	    what, st.rdb != NULL ? sqlite3_errmsg(st.rdb) : sqlite3_errstr(rc));
-}
-
-static void
-copy_name(char *dst, sqlite3_stmt *s, int col)
-{
-	const unsigned char *p = sqlite3_column_text(s, col);
-	int n = sqlite3_column_bytes(s, col);
-
-	if (p == NULL || n < 0) {
-		n = 0;
-	}
-	if (n > STORE_NAME_MAX) {
-		n = STORE_NAME_MAX;
-	}
-	if (n > 0) {
-		memcpy(dst, p, (size_t)n);
-	}
-	dst[n] = '\0';
-}
-
-/*
- * Step s (bound, under rlock) and collect its message rows.  Returns
- * the count or -1, and resets s.
- */
-static int
-read_messages(sqlite3_stmt *s, const char *what, struct store_message **out)
-{
-	struct store_message *v = NULL, *m;
-	size_t n = 0, cap = 0;
-	const unsigned char *body;
-	int rc, len;
-
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap == 0 ? 16 : cap * 2;
-			v = xrealloc(v, cap * sizeof(*v));
-		}
-		m = &v[n];
-		memset(m, 0, sizeof(*m));
-		m->id = sqlite3_column_int64(s, 0);
-		m->sent_ms = sqlite3_column_int64(s, 1);
-		m->delivered_ms = sqlite3_column_int64(s, 2);
-		copy_name(m->sender, s, 3);
-		copy_name(m->recipient, s, 4);
-		body = sqlite3_column_text(s, 5);
-		len = sqlite3_column_bytes(s, 5);
-		if (body == NULL || len < 0) {
-			len = 0;
-		}
-		m->body = xmalloc((size_t)len + 1);
-		if (len > 0) {
-			memcpy(m->body, body, (size_t)len);
-		}
-		m->body[len] = '\0';
-		m->body_len = (size_t)len;
-		m->kind = sqlite3_column_int(s, 6);
-		n++;
-	}
-	if (rc != SQLITE_DONE) {
-		read_failed(what, rc);
-		reset(s);
-		store_messages_free(v, (int)n);
-		return -1;
-	}
-	reset(s);
-	*out = v;
-	return (int)n;
-}
-
-static int64_t
-clamp_limit(size_t limit)
-{
-	return limit > INT_MAX ? INT_MAX : (int64_t)limit;
-}
-
-int
-store_undelivered(const char *user, int64_t after_id, size_t limit,
-    struct store_message **out)
-{
-	sqlite3_stmt *s;
-	int n, rc;
-
-	*out = NULL;
-	if (limit == 0) {
-		return 0;
-	}
-	sync_reads(OP_MARK);
-	pthread_mutex_lock(&rlock);
-	if (st.rdb == NULL) {
-		pthread_mutex_unlock(&rlock);
-		return -1;
-	}
-	s = st.r[R_UNDELIVERED];
-	rc = bind_args(s, "tii", user, after_id, clamp_limit(limit));
-	if (rc != SQLITE_OK) {
-		read_failed("reading undelivered messages", rc);
-		n = -1;
-	} else {
-		n = read_messages(s, "reading undelivered messages", out);
-	}
-	pthread_mutex_unlock(&rlock);
-	return n;
-}
-
-int
-store_history(const char *user, const char *peer, size_t limit,
-    struct store_message **out)
-{
-	sqlite3_stmt *s;
-	int n, rc;
-
-	*out = NULL;
-	if (limit == 0) {
-		return 0;
-	}
-	pthread_mutex_lock(&rlock);
-	if (st.rdb == NULL) {
-		pthread_mutex_unlock(&rlock);
-		return -1;
-	}
-	if (peer != NULL) {
-		s = st.r[R_HISTORY_PEER];
-		rc = bind_args(s, "tti", user, peer, clamp_limit(limit));
-	} else {
-		s = st.r[R_HISTORY_ALL];
-		rc = bind_args(s, "ti", user, clamp_limit(limit));
-	}
-	if (rc != SQLITE_OK) {
-		read_failed("reading history", rc);
-		n = -1;
-	} else {
-		n = read_messages(s, "reading history", out);
-	}
-	pthread_mutex_unlock(&rlock);
-	return n;
-}
-
-void
-store_messages_free(struct store_message *msgs, int n)
-{
-	if (msgs == NULL) {
-		return;
-	}
-	for (int i = 0; i < n; i++) {
-		free(msgs[i].body);
-	}
-	free(msgs);
-}
-
-/* One integer from reader statement i, bound with user if not NULL. */
-static int64_t
-read_int64(enum rstmt i, const char *user, const char *what)
-{
-	int64_t v = -1;
-	int rc;
-
-	pthread_mutex_lock(&rlock);
-	if (st.rdb == NULL) {
-		pthread_mutex_unlock(&rlock);
-		return -1;
-	}
-	rc = user != NULL ? bind_args(st.r[i], "t", user) : SQLITE_OK;
-	if (rc == SQLITE_OK) {
-		rc = query_int64(st.r[i], &v);
-	}
-	if (rc != SQLITE_OK) {
-		read_failed(what, rc);
-		v = -1;
-	}
-	pthread_mutex_unlock(&rlock);
-	return v;
-}
-
-int64_t
-store_count_undelivered(const char *user)
-{
-	sync_reads(OP_MARK);
-	if (user == NULL) {
-		return read_int64(R_COUNT_UNDELIVERED, NULL,
-		    "counting undelivered messages");
-	}
-	return read_int64(R_COUNT_UNDELIVERED_USER, user,
-	    "counting undelivered messages");
-}
-
-int64_t
-store_count_messages(void)
-{
-	return read_int64(R_COUNT_MESSAGES, NULL, "counting messages");
-}
-
-int64_t
-store_last_login(const char *user)
-{
-	int64_t v;
-
-	sync_reads(OP_SESSION_OPEN);
-	sync_reads(OP_SESSION_CLOSE);
-	v = read_int64(R_LAST_LOGIN, user, "reading the last login");
-
-	return v < 0 ? 0 : v;
-}
-
-uint64_t
-store_max_session_id(void)
-{
-	int64_t v = read_int64(R_MAX_SESSION, NULL,
-	    "reading the highest session id");
-
-	return v < 0 ? 0 : (uint64_t)v;
-}
-
-int64_t
-store_size(void)
-{
-	int64_t pages, size;
-
-	pages = read_int64(R_PAGE_COUNT, NULL, "reading the page count");
-	size = read_int64(R_PAGE_SIZE, NULL, "reading the page size");
-	if (pages < 0 || size < 0) {
-		return -1;
-	}
-	return pages * size;
-}
-
-struct open_session {
-	int64_t id;
-	int64_t login_ms;
-	char *user;
-	char *addr;
-};
-
-int
-store_recover_sessions(void (*fn)(uint64_t id, const char *user,
-    const char *addr, int64_t login_ms, void *arg), void *arg)
-{
-	struct open_session *v = NULL;
-	struct op op;
-	sqlite3_stmt *s;
-	const unsigned char *user, *addr;
-	size_t n = 0, cap = 0, i;
-	int rc, ret;
-
-	pthread_mutex_lock(&rlock);
-	if (st.rdb == NULL) {
-		pthread_mutex_unlock(&rlock);
-		return -1;
-	}
-	s = st.r[R_OPEN_SESSIONS];
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap == 0 ? 16 : cap * 2;
-			v = xrealloc(v, cap * sizeof(*v));
-		}
-		user = sqlite3_column_text(s, 1);
-		addr = sqlite3_column_text(s, 2);
-		v[n].id = sqlite3_column_int64(s, 0);
-		v[n].user = xstrdup(user != NULL ? (const char *)user : "");
-		v[n].addr = xstrdup(addr != NULL ? (const char *)addr : "");
-		v[n].login_ms = sqlite3_column_int64(s, 3);
-		n++;
-	}
-	if (rc != SQLITE_DONE) {
-		read_failed("reading open sessions", rc);
-	}
-	reset(s);
-	pthread_mutex_unlock(&rlock);
-
-	ret = rc == SQLITE_DONE ? (int)n : -1;
-	if (ret > 0) {
-		/* Called without locks: fn may use the store. */
-		for (i = 0; i < n; i++) {
-			if (fn != NULL) {
-				fn((uint64_t)v[i].id, v[i].user, v[i].addr,
-				    v[i].login_ms, arg);
-			}
-		}
-		memset(&op, 0, sizeof(op));
-		op.kind = OP_RECOVER;
-		op.id = v[n - 1].id;
-		op.ms = wall_ms();
-		if (!submit_wait(&op) || op.res != STORE_OK) {
-			error("%s: closing crashed sessions: %s", st.path,
-			    op.err);
-			ret = -1;
-		}
-	}
-	for (i = 0; i < n; i++) {
-		free(v[i].user);
-		free(v[i].addr);
-	}
-	free(v);
-	/* op is unreferenced: see submit_wait() */
-	return ret; /* NOLINT(clang-analyzer-core.StackAddressEscape) */
-}
-
-int
-store_settings(const char *user, void (*fn)(const char *key,
-    const char *value, void *arg), void *arg)
-{
-	sqlite3_stmt *s;
-	int rc, n = 0;
-
-	/*
-	 * No sync_reads(OP_SETTING): settings are written only through
-	 * prefs.c's cache, which reads a user's settings once, before any
-	 * write of that user's, and keeps them.
-	 */
-	pthread_mutex_lock(&rlock);
-	if (st.rdb == NULL) {
-		pthread_mutex_unlock(&rlock);
-		return -1;
-	}
-	s = st.r[R_SETTINGS];
-	rc = bind_args(s, "t", user);
-	while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-		fn((const char *)sqlite3_column_text(s, 0),
-		    (const char *)sqlite3_column_text(s, 1), arg);
-		n++;
-		rc = SQLITE_OK;
-	}
-	if (rc != SQLITE_DONE && rc != SQLITE_OK) {
-		read_failed("reading settings", rc);
-		n = -1;
-	}
-	reset(s);
-	pthread_mutex_unlock(&rlock);
-	return n;
-}
-
-int
-store_room(int64_t after_id, size_t limit, struct store_message **out)
-{
-	sqlite3_stmt *s;
-	int n;
-
-	*out = NULL;
-	pthread_mutex_lock(&rlock);
-	if (st.rdb == NULL) {
-		pthread_mutex_unlock(&rlock);
-		return -1;
-	}
-	s = st.r[R_ROOM];
-	if (bind_args(s, "ii", after_id, clamp_limit(limit)) != SQLITE_OK) {
-		reset(s);
-		pthread_mutex_unlock(&rlock);
-		return -1;
-	}
-	n = read_messages(s, "reading room lines", out);
-	pthread_mutex_unlock(&rlock);
-	return n;
-}
-
-int64_t
-store_room_last_id(void)
-{
-	return read_int64(R_ROOM_LAST, NULL, "reading the last room line");
 }
