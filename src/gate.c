@@ -5,7 +5,8 @@
  * and the accounts passwords were tried for.  Slots are found by
  * SipHash-2-4 with a key drawn at start, so nobody can pick addresses
  * that land on a victim's slots; when the slots a key may use are all
- * taken, the least penalized entry gives way to the newcomer.  A penalty
+ * taken, the least penalized entry that holds no connection gives way
+ * to the newcomer.  A penalty
  * accumulates per failed connection and is enforced once it reaches
  * PenaltyMin seconds, up to PenaltyMax, like sshd's PerSourcePenalties.
  *
@@ -242,19 +243,28 @@ idle_slot(const struct source *e, int64_t now)
 	return !e->used || (e->unauth == 0 && e->penalty_until <= now);
 }
 
-/* Which of two entries gives way first: less penalty, then fewer held. */
+/*
+ * Which of two entries gives way first: one that holds no connection
+ * (a holder forgotten would lose its count: its connections would escape
+ * PerSourceMaxStartups and eviction), then less penalty, then fewer held.
+ * At most MaxStartups entries hold any, so among PROBE slots of a keyed
+ * hash there is nearly always one that holds none.
+ */
 static bool
 weaker(const struct source *a, const struct source *b, int64_t now)
 {
 	int64_t pa = a->penalty_until > now ? a->penalty_until : now;
 	int64_t pb = b->penalty_until > now ? b->penalty_until : now;
 
+	if ((a->unauth > 0) != (b->unauth > 0)) {
+		return a->unauth == 0;
+	}
 	return pa < pb || (pa == pb && a->unauth < b->unauth);
 }
 
 /*
  * The entry for k, or (create) a slot for it: a free or idle one among
- * the PROBE it may use, or else the least penalized of them, which is
+ * the PROBE it may use, or else the weakest of them (weaker()), which is
  * forgotten.  NULL only without create.  The lock is held.
  */
 static struct source *
@@ -534,13 +544,19 @@ gate_auth_failed(struct gate_conn *c, const char *user)
 	pthread_mutex_unlock(&lock);
 }
 
-/* Unlink and free c, with the penalty it earned; the lock is taken. */
+/*
+ * Unlink and free c, with the penalty it earned; the lock is taken.  No
+ * connection (NULL, as gate_admit refused) is nothing to release.
+ */
 static void
 release(struct gate_conn *c, bool authed)
 {
 	int64_t now = now_ms();
 	int64_t ms = 0;
 
+	if (c == NULL) {
+		return;
+	}
 	pthread_mutex_lock(&lock);
 	if (!c->evicted) {
 		drop_count(c, now);
