@@ -344,6 +344,7 @@ conn_main(void *arg)
 	bool truncated;
 	int type;
 
+	(void)pthread_setname_np(pthread_self(), "ctl");
 	peer_name(c->uid, c->user, sizeof(c->user));
 	c->run = (struct runner){
 		.ctx = {
@@ -497,6 +498,7 @@ accept_one(int fd)
 static void *
 accept_main(void *arg)
 {
+	(void)pthread_setname_np(pthread_self(), "ctl-accept");
 	for (;;) {
 		enum wait_result w = wait_or_stop(adm.fd, adm.stop_fd, -1);
 		int fd;

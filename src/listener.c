@@ -300,6 +300,7 @@ listener_main(void *arg)
 	int64_t wd = notify_watchdog_ms();
 	int wake = wd > 0 && wd < 1000 ? (int)wd : 1000;
 
+	(void)pthread_setname_np(pthread_self(), "listener");
 	log_ssh_thread_init(0);
 	while (!server_shutting_down) {
 		enum wait_result w;

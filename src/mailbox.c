@@ -526,6 +526,7 @@ mailbox_main(void *arg)
 {
 	struct mailbox *mb = arg;
 
+	(void)pthread_setname_np(pthread_self(), "mailbox");
 	/* show() calls libssh: its log goes to server.log like the rest. */
 	log_ssh_thread_init(mb->log_id);
 	pthread_mutex_lock(&mb->lock);
@@ -610,8 +611,15 @@ mailbox_flush(struct mailbox *mb)
 {
 	enum mailbox_state r;
 
+	/*
+	 * Only the session thread, the caller, starts and stops the
+	 * mailbox thread: it reads its own writes without the lock.
+	 */
+	if (mb->threaded) {
+		return MAILBOX_IDLE;
+	}
 	pthread_mutex_lock(&mb->lock);
-	if (mb->showing || mb->threaded) {
+	if (mb->showing) {
 		/* The mailbox thread flushes, or a flush is under way. */
 		pthread_mutex_unlock(&mb->lock);
 		return MAILBOX_IDLE;

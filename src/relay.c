@@ -331,6 +331,7 @@ out_cb(socket_t fd, int revents, void *userdata)
 	uint32_t win;
 	ssize_t n;
 
+	r->cb_gen++;
 	if (r->chan == NULL || r->chan_closed) {
 		return 0;
 	}
@@ -369,7 +370,10 @@ out_cb(socket_t fd, int revents, void *userdata)
 static int
 in_cb(socket_t fd, int revents, void *userdata)
 {
-	relay_flush_input(userdata);
+	struct relay *r = userdata;
+
+	r->cb_gen++;
+	relay_flush_input(r);
 	return 0;
 }
 
@@ -377,6 +381,9 @@ in_cb(socket_t fd, int revents, void *userdata)
 static int
 term_cb(socket_t fd, int revents, void *userdata)
 {
+	struct relay *r = userdata;
+
+	r->cb_gen++;
 	if ((revents & POLLOUT) != 0) {
 		relay_flush_input(userdata);
 	}
@@ -384,6 +391,31 @@ term_cb(socket_t fd, int revents, void *userdata)
 		(void)out_cb(fd, revents, userdata);
 	}
 	return 0;
+}
+
+/*
+ * libssh 0.10 asks its event loop for POLLOUT after every write and holds
+ * the next write in its buffer until the loop saw the socket writable:
+ * without this, every text the mailbox thread shows would wake the
+ * session thread only to run that loop.  Here the writer runs it once,
+ * without waiting; whatever else it does (input read, callbacks run:
+ * the counters say) is the session thread's to act on, so it is woken
+ * then.
+ */
+bool
+relay_after_write(struct relay *r)
+{
+	uint64_t in = r->sock.in_bytes;
+	unsigned long gen = r->cb_gen;
+
+	if ((ssh_get_poll_flags(r->ssh) & SSH_WRITE_PENDING) == 0) {
+		return false;
+	}
+	if (ssh_event_dopoll(r->ev, 0) == SSH_ERROR) {
+		return true;
+	}
+	return r->sock.in_bytes != in || r->cb_gen != gen ||
+	    (ssh_get_poll_flags(r->ssh) & SSH_WRITE_PENDING) != 0;
 }
 
 /* Add or remove fds from the event so poll only watches what can move. */

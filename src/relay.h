@@ -50,9 +50,25 @@ struct relay {
 	uint64_t in_slowed_count;	/* episodes since then */
 	/* Bytes through the shell's terminal socket, for the screen model. */
 	uint64_t in_written, out_read;
+	/*
+	 * For relay_after_write: the bytes libssh read from the connection
+	 * (ssh_set_counters), and a count of the event loop's fd callbacks
+	 * run (relay.c's and the session's own).
+	 */
+	struct ssh_counter_struct sock;
+	unsigned long cb_gen;
 };
 
 void relay_init(struct relay *r, struct session *pub, struct shell_proc *sp);
+
+/*
+ * After a write to the channel from a thread other than the session
+ * thread (the mailbox thread, under the session's lock): let libssh see
+ * the socket writable again, which it needs before it sends the next
+ * write.  True when the session thread must look after all: something
+ * else came in meanwhile, or the write is still buffered.
+ */
+bool relay_after_write(struct relay *r);
 void relay_free(struct relay *r);
 
 /*

@@ -80,6 +80,12 @@ struct sess {
 	bool running;		/* a command runs, the lock released */
 	int64_t stale_since;	/* the mailbox waits for a report since */
 	/*
+	 * The mailbox thread wrote to the channel: the session thread is
+	 * to let libssh flush it (and see the socket writable again), woken
+	 * once the lock is released (sess_unlock), not to wait for it.
+	 */
+	bool wake_after_unlock;
+	/*
 	 * A record to run (REC_LINE, REC_SECRETS, REC_LOGOUT): read under
 	 * the lock, run without it (run_deferred).
 	 */
@@ -348,8 +354,15 @@ static void
 sess_unlock(void *arg)
 {
 	struct sess *s = arg;
+	bool wake = s->wake_after_unlock;
 
+	s->wake_after_unlock = false;
 	pthread_mutex_unlock(&s->lock);
+	if (wake) {
+		uint64_t one = 1;
+
+		(void)!write(s->pub.wake_fd, &one, sizeof(one));
+	}
 }
 
 static void
@@ -500,11 +513,9 @@ screen_show(void *arg, const char *text, size_t len)
 		s->relay.chan_closed = true;
 		return false;
 	}
-	if (ssh_get_poll_flags(s->ssh) & SSH_WRITE_PENDING) {
-		uint64_t one = 1;
-
-		/* The rest goes when the session thread polls for it. */
-		(void)!write(s->pub.wake_fd, &one, sizeof(one));
+	/* Else the session thread polls for it, woken once unlocked. */
+	if (relay_after_write(&s->relay)) {
+		s->wake_after_unlock = true;
 	}
 	return true;
 }
@@ -553,6 +564,7 @@ core_cb(socket_t fd, int revents, void *userdata)
 	ssize_t n;
 	int type;
 
+	s->relay.cb_gen++;
 	if (revents & POLLOUT) {
 		s->core_full = mailbox_flush(s->pub.mbox) == MAILBOX_FULL;
 	}
@@ -665,6 +677,7 @@ wake_cb(socket_t fd, int revents, void *userdata)
 	struct sess *s = userdata;
 	uint64_t v;
 
+	s->relay.cb_gen++;
 	(void)!read(fd, &v, sizeof(v));
 	if (s->pub.end_request != END_NONE && s->end_deadline == 0) {
 		s->end_deadline = now_ms() + options.shutdown_grace * 1000;
@@ -1152,6 +1165,7 @@ handshake(struct sess *s)
 	    s->pub.addr, ssh_get_kex_algo(s->ssh),
 	    ssh_get_cipher_in(s->ssh), ssh_get_cipher_out(s->ssh),
 	    ssh_get_hmac_in(s->ssh), ssh_get_hmac_out(s->ssh));
+	ssh_set_counters(s->ssh, &s->relay.sock, NULL);
 	s->relay.ev = ssh_event_new();
 	if (s->relay.ev == NULL || ssh_event_add_session(s->relay.ev, s->ssh) != SSH_OK) {
 		error("cannot create the event loop");
@@ -1252,6 +1266,7 @@ session_main(void *arg)
 {
 	struct sess *s = arg;
 
+	(void)pthread_setname_np(pthread_self(), "session");
 	for (;;) {
 		struct timespec ts;
 

@@ -351,6 +351,7 @@ run_queue(bool retention)
 static void *
 writer_main(void *arg)
 {
+	(void)pthread_setname_np(pthread_self(), "store-writer");
 	pthread_mutex_lock(&qlock);
 	for (;;) {
 		if (w.running) {
