@@ -66,17 +66,18 @@ mentions(const char *text, const char *name)
  * Append body wrapped to the view's width with a hanging indent: each
  * continuation row starts under the body's first character, so a long
  * message stays visibly one message.  prefix is the columns the prefix
- * took; a prefix too wide for that (a long name on a narrow terminal)
+ * took, hang the indent of the rows after it (prefix, for a chat line);
+ * an indent too wide for that (a long name on a narrow terminal)
  * gets an indent of 4, and the first row only what fits after the
  * prefix.  Rows are cut between words when one ends late enough, and
  * never inside a character (render_clip); no row reaches the last
  * column, so no terminal wraps one by itself.
  */
 static void
-append_wrapped(struct buf *b, const char *body, size_t prefix,
+append_wrapped(struct buf *b, const char *body, size_t prefix, size_t hang,
     const struct chat_view *v, bool highlight)
 {
-	size_t indent = prefix, room, len = strlen(body);
+	size_t indent = hang, room, len = strlen(body);
 	size_t cols = v->cols > 0 ? (size_t)v->cols : 0;
 
 	if (cols > 0 && indent + 10 > cols) {
@@ -156,6 +157,7 @@ chat_format_message(const struct store_message *m, const struct chat_view *v,
 	char *body = render_text(m->body, m->body_len);
 	char *out;
 	char when[32];
+	size_t prefix;
 	bool mine = strcmp(m->sender, v->user) == 0;
 	bool highlight = v->color && !mine && m->kind != STORE_MSG &&
 	    mentions(m->body, v->user);
@@ -193,13 +195,51 @@ chat_format_message(const struct store_message *m, const struct chat_view *v,
 		buf_append(&b, "] ", 2);
 		break;
 	}
-	append_wrapped(&b, body, visible_width(b.data), v, highlight);
+	prefix = visible_width(b.data);
+	append_wrapped(&b, body, prefix, prefix, v, highlight);
 	if (v->bell && !stored && m->kind == STORE_MSG && !mine) {
 		buf_append(&b, "\a", 1);
 	}
 	free(body);
 	out = b.data != NULL ? b.data : xstrdup("");
 	return out;
+}
+
+int
+chat_width(bool terminal, int cols)
+{
+	if (!terminal) {
+		return 0;
+	}
+	return cols > 0 ? cols : CHAT_DEFAULT_COLS;
+}
+
+void
+chat_wrap_text(struct buf *out, const char *text, size_t len, int cols)
+{
+	struct chat_view v = { .cols = cols };
+
+	while (len > 0) {
+		const char *nl = memchr(text, '\n', len);
+		size_t n = nl != NULL ? (size_t)(nl - text) : len;
+		char *line = xmalloc(n + 1);
+
+		memcpy(line, text, n);
+		line[n] = '\0';
+		if (cols <= 0 || memchr(line, '\033', n) != NULL ||
+		    render_width(line) < (size_t)cols) {
+			buf_append(out, line, n);
+		} else {
+			append_wrapped(out, line, 0, CHAT_WRAP_INDENT, &v, false);
+		}
+		free(line);
+		if (nl == NULL) {
+			break;
+		}
+		buf_append(out, "\n", 1);
+		text += n + 1;
+		len -= n + 1;
+	}
 }
 
 char *

@@ -24,6 +24,26 @@ struct chat_view {
 };
 
 /*
+ * The width lines for a terminal are wrapped to: its own, or 80 columns
+ * when the client did not say; 0 (no wrapping) without a terminal, where
+ * a script reads the lines.
+ */
+#define CHAT_DEFAULT_COLS 80
+int chat_width(bool terminal, int cols);
+
+/*
+ * Append text (lines separated by LF) to out with every line wider than
+ * the terminal broken between words, the rows after the first indented
+ * (CHAT_WRAP_INDENT), so that no part of a line the terminal would have
+ * wrapped by itself starts at column 0 where it could pass for a line
+ * of its own.  Lines with colour are daemon-formatted chat lines, wrapped
+ * already (chat_format_message), and are left as they are.
+ */
+#define CHAT_WRAP_INDENT 4
+struct buf;
+void chat_wrap_text(struct buf *out, const char *text, size_t len, int cols);
+
+/*
  * The formatters read nothing but their arguments: a view is filled in
  * by its caller (prefs_view(), from the user's settings).
  */

@@ -38,7 +38,7 @@ show_missed_room(struct session *s)
 	if (n <= 0) {
 		return;
 	}
-	prefs_view(&v, s->user, s->color, s->cols);
+	prefs_view(&v, s->user, s->color, chat_width(s->interactive, s->cols));
 	for (int i = 0; i < n; i++) {
 		if (!prefs_ignores(s->user, m[i].sender)) {
 			shown++;

@@ -187,8 +187,8 @@ refill(struct mailbox *mb)
 		/* Try again when the queue next drains. */
 		return -1;
 	}
-	prefs_view(&view, mb->user, mb->color,
-	    mb->cols != NULL ? *mb->cols : 0);
+	prefs_view(&view, mb->user, mb->color, chat_width(mb->cols != NULL,
+	    mb->cols != NULL ? *mb->cols : 0));
 	for (int i = 0; i < n; i++) {
 		char *text = chat_format_message(&msgs[i], &view, true);
 
@@ -244,7 +244,7 @@ dequeue(struct mailbox *mb)
  * many as the screen takes at once; the mailbox lock is held, and is
  * released while the screen is asked and written to, under the
  * session's lock (the order is session lock, then mailbox lock: never
- * the other way round).  The items stay at the head meanwhile: only
+ * the other way round, so it is taken again only briefly, inside).  The items stay at the head meanwhile: only
  * this thread takes items off, and pushes only append.  MAILBOX_SHOW
  * when some were shown, else what check() said of the first.
  */
@@ -257,6 +257,14 @@ show_texts(struct mailbox *mb)
 	size_t n = 0, k = 0;
 	bool ok = true;
 
+	mb->showing = true;
+	pthread_mutex_unlock(&mb->lock);
+	mb->screen.lock(mb->screen.arg);
+	/*
+	 * Which texts, taken once the session's lock is held: those pushed
+	 * while this thread waited for it go in the same write.
+	 */
+	pthread_mutex_lock(&mb->lock);
 	for (struct item *it = mb->head; it != NULL && is_text(it->type) &&
 	    n < ARRAY_SIZE(ends); it = it->next) {
 		size_t before = text.len;
@@ -270,9 +278,7 @@ show_texts(struct mailbox *mb)
 		}
 		ends[n++] = text.len;
 	}
-	mb->showing = true;
 	pthread_mutex_unlock(&mb->lock);
-	mb->screen.lock(mb->screen.arg);
 	for (; k < n; k++) {
 		d = mb->screen.check(mb->screen.arg, mb->sent, ends[k]);
 		if (d != MAILBOX_SHOW) {
@@ -402,8 +408,21 @@ bool
 mailbox_push(struct mailbox *mb, int type, const char *data, size_t len,
     int64_t msg_id)
 {
+	struct buf wrapped = { 0 };
 	bool signal = false;
+	int cols;
 
+	/*
+	 * Everything but chat lines (formatted for this reader already):
+	 * lines as wide as the terminal are wrapped here, with an indent.
+	 */
+	cols = chat_width(mb->cols != NULL, mb->cols != NULL ? *mb->cols : 0);
+	if (msg_id == 0 && is_text(type) && cols > 0 &&
+	    (len >= (size_t)cols || memchr(data, '\n', len) != NULL)) {
+		chat_wrap_text(&wrapped, data, len, cols);
+		data = wrapped.data != NULL ? wrapped.data : "";
+		len = wrapped.len;
+	}
 	if (len + 1 > RECORD_MAX) {
 		/* Never inside a UTF-8 sequence. */
 		len = RECORD_MAX - 1;
@@ -414,6 +433,7 @@ mailbox_push(struct mailbox *mb, int type, const char *data, size_t len,
 	pthread_mutex_lock(&mb->lock);
 	if (mb->closed || mb->failed) {
 		pthread_mutex_unlock(&mb->lock);
+		buf_free(&wrapped);
 		return false;
 	}
 	if (msg_id == MAILBOX_ROOM && mb->messages >= mb->cap) {
@@ -466,6 +486,7 @@ mailbox_push(struct mailbox *mb, int type, const char *data, size_t len,
 		kick(mb);
 	}
 	pthread_mutex_unlock(&mb->lock);
+	buf_free(&wrapped);
 	if (signal) {
 		pthread_cond_signal(&mb->wake);
 	}

@@ -22,8 +22,9 @@ struct mailbox;
  * fd: the daemon's end of the shell socket; wake_fd: the session
  * thread's eventfd, written when queued records wait for it (without a
  * mailbox thread); user: whose messages these are; cap: chat messages
- * queued at most; cols: the reader's terminal width (NULL: unknown),
- * for messages read back from the store.
+ * queued at most; cols: the reader's terminal width (NULL: no terminal,
+ * 0 in it: the client gave none, 80 assumed: chat_width()), for the
+ * messages read back from the store and the lines wrapped at a push.
  */
 struct mailbox *mailbox_new(int fd, int wake_fd, const char *user,
     size_t cap, bool color, const _Atomic int *cols);

@@ -80,7 +80,7 @@ push_formatted(struct session *s, const struct store_message *m, int64_t id)
 	struct chat_view v;
 	char *text;
 
-	prefs_view(&v, s->user, s->color, s->cols);
+	prefs_view(&v, s->user, s->color, chat_width(s->interactive, s->cols));
 	text = chat_format_message(m, &v, false);
 	mailbox_push(s->mbox, REC_TEXT, text, strlen(text), id);
 	free(text);

@@ -760,7 +760,8 @@ start_shell(struct sess *s)
 	    strcmp(s->term, "dumb") != 0;
 	prefs_load(s->pub.user);
 	s->pub.mbox = mailbox_new(s->sp.core_fd, s->pub.wake_fd, s->pub.user,
-	    (size_t)options.mailbox_size, s->pub.color, &s->pub.cols);
+	    (size_t)options.mailbox_size, s->pub.color,
+	    s->pub.interactive ? &s->pub.cols : NULL);
 	if (s->pub.interactive && s->command == NULL &&
 	    mailbox_start(s->pub.mbox, s->pub.id) < 0) {
 		error("no mailbox thread for session %lu: its session thread "

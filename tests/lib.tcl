@@ -1023,6 +1023,10 @@ proc login_seen {user pass args} {
 	global ssh_opts port
 	spawn ssh {*}$ssh_opts -p $port {*}$args $user@127.0.0.1
 	set id $spawn_id
+	# A terminal wider than any line the tests send: these sessions read
+	# whole lines, not a screen (vt_login models one, at a given size).
+	# Without a size the daemon would assume 80 columns and wrap.
+	stty columns 9999 rows 50 < $spawn_out(slave,name)
 	expect {
 		-i $id
 		"password:" { send -i $id "$pass\r" }

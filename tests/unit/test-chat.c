@@ -4,6 +4,9 @@
  * wrapping with a hanging indent to the reader's width (a prefix too
  * wide for the terminal included), colour and mention highlight, the
  * bell, control characters escaped.  The view is given, nothing read.
+ * Any other text for a terminal (chat_wrap_text): lines wider than it
+ * broken with an indent, so that padding cannot start a row at column 0;
+ * no terminal, no wrapping; 80 columns when the client gave no size.
  */
 #include "config.h"
 
@@ -13,6 +16,7 @@
 #include "chat.h"
 #include "store.h"
 #include "unit.h"
+#include "util.h"
 
 static void
 check_notice(const char *const *names, size_t n, bool joined,
@@ -143,6 +147,42 @@ messages(void)
 	check_message(STORE_SAY, "hi", &bell, false, "<alice> hi");
 }
 
+static void
+check_wrap(const char *text, int cols, const char *want)
+{
+	struct buf b = { 0 };
+
+	chat_wrap_text(&b, text, strlen(text), cols);
+	CHECK_STR(b.data != NULL ? b.data : "", want);
+	buf_free(&b);
+}
+
+static void
+wrapping(void)
+{
+	char pad[200];
+
+	CHECK(chat_width(false, 40) == 0);
+	CHECK(chat_width(true, 40) == 40);
+	CHECK(chat_width(true, 0) == CHAT_DEFAULT_COLS);
+	check_wrap("short line", 20, "short line");
+	check_wrap("bob is away: lunch and then a walk", 20,
+	    "bob is away: lunch \n    and then a walk");
+	/* Padding that a terminal would wrap into a forged line. */
+	snprintf(pad, sizeof(pad), "bob is away: x%*s[from erin] hi", 25, "");
+	check_wrap(pad, 20, "bob is away: x     \n"
+	    "                   \n       [from erin] \n    hi");
+	/* Each line on its own; the short ones as they are. */
+	check_wrap("alice  40x12\nbob is away: a long reason here", 20,
+	    "alice  40x12\nbob is away: a \n    long reason \n    here");
+	/* No terminal: as it is. */
+	check_wrap("bob is away: lunch and then a walk", 0,
+	    "bob is away: lunch and then a walk");
+	/* Colour: a chat line formatted already. */
+	check_wrap("<\033[1;31malice\033[0m> a long line of chat text", 20,
+	    "<\033[1;31malice\033[0m> a long line of chat text");
+}
+
 int
 main(void)
 {
@@ -157,5 +197,6 @@ main(void)
 	check_notice(names, 10, false,
 	    "* a1, a2, a3, a4, a5, a6, a7, a8 and 2 others left");
 	messages();
+	wrapping();
 	return unit_done("test-chat");
 }
