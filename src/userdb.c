@@ -80,7 +80,8 @@ userdb_valid_name(const char *name)
 		}
 		c = (unsigned char)name[i];
 		if (!(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') &&
-		    !(c >= '0' && c <= '9') && c != '_' && c != '.' && c != '-') {
+		    !(c >= '0' && c <= '9') && c != '_' && c != '.' &&
+		    c != '-') {
 			return false;
 		}
 	}
@@ -232,8 +233,8 @@ parse_user(const struct field *f, size_t nf, struct user *u, char *why,
 			u->role = ROLE_ADMIN;
 		} else if (ascii_casecmp(f[2].s, "user") != 0) {
 			escape_for_msg(f[2].s, f[2].len, esc, sizeof(esc));
-			set_err(why, whylen, "unknown role '%s' (user or admin)",
-			    esc);
+			set_err(why, whylen, "unknown role '%s' "
+			    "(user or admin)", esc);
 			return false;
 		}
 	}
@@ -290,7 +291,8 @@ index_names(struct userdb *db, const char *name, char *err, size_t errlen)
 	/* Equal names sort by line: report the earliest repetition. */
 	for (i = 0; i < db->n; i = j) {
 		for (j = i + 1; j < db->n &&
-		    ascii_casecmp(db->byname[i]->name, db->byname[j]->name) == 0;
+		    ascii_casecmp(db->byname[i]->name,
+		    db->byname[j]->name) == 0;
 		    j++) {
 			;
 		}
