@@ -729,7 +729,8 @@ userdb_authenticate(const struct userdb *db, const char *name,
 	ok = passwd_verify(u != NULL ? u->password : NULL,
 	    u != NULL && u->plaintext, db != NULL ? db->dummy : NULL,
 	    password, n);
-	if (!ok) {
+	/* passwd_verify() says yes only to a stored password: u is set. */
+	if (!ok || u == NULL) {
 		return AUTH_FAIL;
 	}
 	if (u->locked) {
