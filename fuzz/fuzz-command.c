@@ -85,6 +85,7 @@
 #include "router.h"
 #include "online.h"
 #include "store.h"
+#include "passwd.h"
 #include "userdb.h"
 #include "util.h"
 
@@ -596,11 +597,11 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	users_path = xasprintf("%s/users.csv", dir);
 	store_path = xasprintf("%s/messages.db", dir);
 
-	userdb_set_hash_cost(1);
+	passwd_set_cost(1);
 	for (int i = 0; i < 3; i++) {
-		h[i] = userdb_hash_password(pw[i], err, sizeof(err));
+		h[i] = passwd_hash(pw[i], err, sizeof(err));
 		if (h[i] == NULL) {
-			FZ_FAIL("userdb_hash_password: %s", err);
+			FZ_FAIL("passwd_hash: %s", err);
 		}
 	}
 	users_text = xasprintf("username,password,role\n"

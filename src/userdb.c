@@ -13,34 +13,25 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include <crypt.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <semaphore.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/rand.h>
-
 #include "log.h"
+#include "passwd.h"
 #include "userdb.h"
+#include "userdb_int.h"
 #include "util.h"
 
-#define FILE_MAX	(16 * 1024 * 1024)
 #define LINE_MAX_LEN	8192
 #define FIELDS_MAX	3
 #define PLAINTEXT_WARN_MAX 10
 #define HEADER_TEXT	"username,password,role"
-
-/* Used when libcrypt cannot make a random setting: same cost, no secret. */
-#define FALLBACK_SETTING "$y$j9T$xF17QgO/lO6aMmjKonrAu."
 
 struct userdb {
 	struct user *users;		/* in file order */
@@ -60,10 +51,6 @@ struct field {
 	size_t len;
 };
 
-static const char *const hash_prefixes[] = {
-	"$y$", "$gy$", "$7$", "$6$", "$5$", "$2b$", "$2y$",
-};
-
 static struct {
 	pthread_mutex_t lock;
 	char *path;
@@ -76,91 +63,6 @@ static struct {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 };
 
-static pthread_once_t auth_once = PTHREAD_ONCE_INIT;
-static char dummy_hash[CRYPT_OUTPUT_SIZE];
-static sem_t hash_sem;
-static bool hash_sem_ok;
-
-static int
-ascii_lower(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
-}
-
-/* Case-insensitive for ASCII only, whatever the locale says. */
-static int
-fold_cmp(const char *a, const char *b)
-{
-	int ca, cb;
-
-	for (;; a++, b++) {
-		ca = ascii_lower((unsigned char)*a);
-		cb = ascii_lower((unsigned char)*b);
-		if (ca != cb || ca == '\0') {
-			return ca - cb;
-		}
-	}
-}
-
-static bool
-has_prefix(const char *s, const char *prefix)
-{
-	return strncmp(s, prefix, strlen(prefix)) == 0;
-}
-
-static bool
-is_b64(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || c == '.' || c == '/';
-}
-
-static bool
-is_digit(int c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static size_t
-b64_span(const char *s)
-{
-	size_t n = 0;
-
-	while (is_b64((unsigned char)s[n])) {
-		n++;
-	}
-	return n;
-}
-
-/* See userdb.h. */
-void
-userdb_escape_for_msg(const char *s, size_t len, char *out, size_t outlen)
-{
-	static const char hex[] = "0123456789abcdef";
-	const size_t show = 40;
-	size_t i, o = 0;
-	unsigned char c;
-
-	for (i = 0; i < len && i < show; i++) {
-		c = (unsigned char)s[i];
-		if (o + 5 >= outlen) {
-			break;
-		}
-		if (c >= 0x20 && c < 0x7f && c != '\\' && c != '\'') {
-			out[o++] = (char)c;
-		} else {
-			out[o++] = '\\';
-			out[o++] = 'x';
-			out[o++] = hex[c >> 4];
-			out[o++] = hex[c & 0xf];
-		}
-	}
-	if (i < len && o + 4 < outlen) {
-		memcpy(out + o, "...", 3);
-		o += 3;
-	}
-	out[o] = '\0';
-}
 
 bool
 userdb_valid_name(const char *name)
@@ -178,146 +80,11 @@ userdb_valid_name(const char *name)
 		}
 		c = (unsigned char)name[i];
 		if (!(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') &&
-		    !is_digit(c) && c != '_' && c != '.' && c != '-') {
+		    !(c >= '0' && c <= '9') && c != '_' && c != '.' &&
+		    c != '-') {
 			return false;
 		}
 	}
-	return true;
-}
-
-/*
- * The shape of each accepted crypt(3) format, checked without hashing:
- * method, parameters, salt and a hash of the right length, all in the
- * crypt base64 alphabet.
- */
-static bool
-hash_shape_ok(const char *h)
-{
-	const char *p;
-	size_t n, hashlen;
-	int cost;
-
-	if (has_prefix(h, "$y$") || has_prefix(h, "$gy$")) {
-		p = h + (h[1] == 'y' ? 3 : 4);
-		n = b64_span(p);		/* parameters */
-		if (n == 0 || p[n] != '$') {
-			return false;
-		}
-		p += n + 1;
-		n = b64_span(p);		/* salt */
-		if (p[n] != '$') {
-			return false;
-		}
-		p += n + 1;
-		return b64_span(p) == 43 && p[43] == '\0';
-	}
-	if (has_prefix(h, "$7$")) {
-		p = h + 3;
-		n = b64_span(p);		/* N, r, p and the salt */
-		if (n < 11 || p[n] != '$') {
-			return false;
-		}
-		p += n + 1;
-		return b64_span(p) == 43 && p[43] == '\0';
-	}
-	if (has_prefix(h, "$5$") || has_prefix(h, "$6$")) {
-		hashlen = h[1] == '5' ? 43 : 86;
-		p = h + 3;
-		if (has_prefix(p, "rounds=")) {
-			p += 7;
-			n = strspn(p, "0123456789");
-			if (n == 0 || n > 10 || p[n] != '$') {
-				return false;
-			}
-			p += n + 1;
-		}
-		n = b64_span(p);		/* salt */
-		if (n > 16 || p[n] != '$') {
-			return false;
-		}
-		p += n + 1;
-		return b64_span(p) == hashlen && p[hashlen] == '\0';
-	}
-	if (has_prefix(h, "$2b$") || has_prefix(h, "$2y$")) {
-		p = h + 4;
-		if (!is_digit((unsigned char)p[0]) ||
-		    !is_digit((unsigned char)p[1]) || p[2] != '$') {
-			return false;
-		}
-		cost = (p[0] - '0') * 10 + (p[1] - '0');
-		if (cost < 4 || cost > 31) {
-			return false;
-		}
-		p += 3;
-		return b64_span(p) == 53 && p[53] == '\0';
-	}
-	return false;
-}
-
-/* The method and cost part of a hash that passed hash_shape_ok(). */
-static size_t
-hash_params_len(const char *h)
-{
-	const char *p;
-
-	if (has_prefix(h, "$y$") || has_prefix(h, "$gy$")) {
-		p = strchr(h + 1, '$');
-		p = strchr(p + 1, '$');
-		return (size_t)(p - h) + 1;
-	}
-	if (has_prefix(h, "$7$")) {
-		return 3 + 11;
-	}
-	if (has_prefix(h, "$5$") || has_prefix(h, "$6$")) {
-		if (has_prefix(h + 3, "rounds=")) {
-			return (size_t)(strchr(h + 3, '$') - h) + 1;
-		}
-		return 3;
-	}
-	return 7;				/* $2b$NN$ */
-}
-
-/* Returns false with a reason in why when h is not a usable hash. */
-static bool
-check_hash(const char *h, char *why, size_t whylen)
-{
-	char method[16], esc[80];
-	size_t i, n;
-
-	for (i = 0; i < ARRAY_SIZE(hash_prefixes); i++) {
-		if (has_prefix(h, hash_prefixes[i])) {
-			break;
-		}
-	}
-	if (i == ARRAY_SIZE(hash_prefixes)) {
-		n = strcspn(h + 1, "$") + 2;
-		if (n > strlen(h)) {
-			n = strlen(h);
-		}
-		if (n > sizeof(method) - 1) {
-			n = sizeof(method) - 1;
-		}
-		memcpy(method, h, n);
-		method[n] = '\0';
-		userdb_escape_for_msg(method, n, esc, sizeof(esc));
-		set_err(why, whylen, "unsupported password hash '%s' "
-		    "(use yescrypt: mkpasswd -m yescrypt)", esc);
-		return false;
-	}
-	if (!hash_shape_ok(h)) {
-		set_err(why, whylen, "malformed %s password hash",
-		    hash_prefixes[i]);
-		return false;
-	}
-#ifdef CRYPT_SALT_OK
-	int rc = crypt_checksalt(h);
-
-	if (rc != CRYPT_SALT_OK && rc != CRYPT_SALT_METHOD_LEGACY) {
-		set_err(why, whylen, "password hash method %s is not "
-		    "supported by this system's libcrypt", hash_prefixes[i]);
-		return false;
-	}
-#endif
 	return true;
 }
 
@@ -394,9 +161,9 @@ split_fields(const char *line, size_t len, char *scratch, struct field *f,
 static bool
 is_header(const struct field *f, size_t nf)
 {
-	return (nf == 2 || nf == 3) && fold_cmp(f[0].s, "username") == 0 &&
-	    fold_cmp(f[1].s, "password") == 0 &&
-	    (nf == 2 || fold_cmp(f[2].s, "role") == 0);
+	return (nf == 2 || nf == 3) && ascii_casecmp(f[0].s, "username") == 0 &&
+	    ascii_casecmp(f[1].s, "password") == 0 &&
+	    (nf == 2 || ascii_casecmp(f[2].s, "role") == 0);
 }
 
 /*
@@ -417,7 +184,7 @@ parse_user(const struct field *f, size_t nf, struct user *u, char *why,
 		return false;
 	}
 	if (!userdb_valid_name(f[0].s)) {
-		userdb_escape_for_msg(f[0].s, f[0].len, esc, sizeof(esc));
+		escape_for_msg(f[0].s, f[0].len, esc, sizeof(esc));
 		set_err(why, whylen, "bad user name '%s' (1 to %d of A-Z a-z "
 		    "0-9 _ . -, not starting with . or -)", esc,
 		    USER_NAME_MAX);
@@ -454,7 +221,7 @@ parse_user(const struct field *f, size_t nf, struct user *u, char *why,
 		return false;
 	}
 	if (pw[0] == '$') {
-		if (!check_hash(pw, why, whylen)) {
+		if (!passwd_hash_usable(pw, why, whylen)) {
 			return false;
 		}
 	} else {
@@ -462,12 +229,12 @@ parse_user(const struct field *f, size_t nf, struct user *u, char *why,
 	}
 	u->role = ROLE_USER;
 	if (nf == 3 && f[2].len > 0) {
-		if (fold_cmp(f[2].s, "admin") == 0) {
+		if (ascii_casecmp(f[2].s, "admin") == 0) {
 			u->role = ROLE_ADMIN;
-		} else if (fold_cmp(f[2].s, "user") != 0) {
-			userdb_escape_for_msg(f[2].s, f[2].len, esc, sizeof(esc));
-			set_err(why, whylen, "unknown role '%s' (user or admin)",
-			    esc);
+		} else if (ascii_casecmp(f[2].s, "user") != 0) {
+			escape_for_msg(f[2].s, f[2].len, esc, sizeof(esc));
+			set_err(why, whylen, "unknown role '%s' "
+			    "(user or admin)", esc);
 			return false;
 		}
 	}
@@ -481,7 +248,7 @@ byname_cmp(const void *a, const void *b)
 {
 	const struct user *ua = *(const struct user *const *)a;
 	const struct user *ub = *(const struct user *const *)b;
-	int c = fold_cmp(ua->name, ub->name);
+	int c = ascii_casecmp(ua->name, ub->name);
 
 	if (c != 0) {
 		return c;
@@ -489,45 +256,20 @@ byname_cmp(const void *a, const void *b)
 	return ua->line < ub->line ? -1 : ua->line > ub->line;
 }
 
-static int
-params_cmp(const void *a, const void *b)
-{
-	const char *ha = *(const char *const *)a;
-	const char *hb = *(const char *const *)b;
-	size_t la = hash_params_len(ha), lb = hash_params_len(hb);
-	int c = memcmp(ha, hb, la < lb ? la : lb);
-
-	if (c != 0) {
-		return c;
-	}
-	return la < lb ? -1 : la > lb;
-}
-
-/* The hash whose method and cost most users in db share, or NULL. */
+/* The dummy for unknown users: the hash most users in db resemble. */
 static const char *
 pick_dummy(const struct userdb *db)
 {
-	const char **h, *best = NULL;
-	size_t i, n = 0, run = 0, best_run = 0;
+	const char **h, *best;
+	size_t i, n = 0;
 
-	h = xcalloc(db->n, sizeof(*h));
+	h = xcalloc(db->n == 0 ? 1 : db->n, sizeof(*h));
 	for (i = 0; i < db->n; i++) {
 		if (!db->users[i].plaintext) {
 			h[n++] = db->users[i].password;
 		}
 	}
-	qsort(h, n, sizeof(*h), params_cmp);
-	for (i = 0; i < n; i++) {
-		if (i > 0 && params_cmp(&h[i - 1], &h[i]) == 0) {
-			run++;
-		} else {
-			run = 1;
-		}
-		if (run > best_run) {
-			best_run = run;
-			best = h[i];
-		}
-	}
+	best = passwd_pick_dummy(h, n);
 	free(h);
 	return best;
 }
@@ -549,7 +291,8 @@ index_names(struct userdb *db, const char *name, char *err, size_t errlen)
 	/* Equal names sort by line: report the earliest repetition. */
 	for (i = 0; i < db->n; i = j) {
 		for (j = i + 1; j < db->n &&
-		    fold_cmp(db->byname[i]->name, db->byname[j]->name) == 0;
+		    ascii_casecmp(db->byname[i]->name,
+		    db->byname[j]->name) == 0;
 		    j++) {
 			;
 		}
@@ -844,7 +587,7 @@ find_cmp(const void *key, const void *elem)
 {
 	const struct user *u = *(const struct user *const *)elem;
 
-	return fold_cmp(key, u->name);
+	return ascii_casecmp(key, u->name);
 }
 
 const struct user *
@@ -869,10 +612,10 @@ userdb_find(const struct userdb *db, const char *name)
  * checks run without it.  The lock cannot fail unless the program is
  * already broken.
  */
-static void
-live_lock(void)
+void
+userdb_mutex_lock(pthread_mutex_t *m)
 {
-	int e = pthread_mutex_lock(&live.lock);
+	int e = pthread_mutex_lock(m);
 
 	if (e != 0) {
 		errno = e;
@@ -881,27 +624,16 @@ live_lock(void)
 	}
 }
 
-static void
-live_unlock(void)
+void
+userdb_mutex_unlock(pthread_mutex_t *m)
 {
-	int e = pthread_mutex_unlock(&live.lock);
+	int e = pthread_mutex_unlock(m);
 
 	if (e != 0) {
 		errno = e;
 		error("pthread_mutex_unlock: %m");
 		abort();
 	}
-}
-
-static bool
-same_version(const struct stat *a, const struct stat *b)
-{
-	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
-	    a->st_size == b->st_size &&
-	    a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
-	    a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
-	    a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
-	    a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
 /* Drops one reference; returns db when it must be freed (unlocked). */
@@ -971,139 +703,6 @@ reload_now(struct userdb **old, char *err, size_t errlen)
 	return rc == 0 ? 0 : -1;
 }
 
-static void
-auth_setup(void)
-{
-	char setting[CRYPT_GENSALT_OUTPUT_SIZE], pw[65];
-	unsigned char rnd[32];
-	struct crypt_data *cd;
-	const char *h;
-	long ncpu;
-	size_t i;
-
-	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	if (ncpu < 1) {
-		ncpu = 1;
-	}
-	if (ncpu > 1024) {
-		ncpu = 1024;
-	}
-	if (sem_init(&hash_sem, 0, (unsigned)ncpu) == 0) {
-		hash_sem_ok = true;
-	} else {
-		error("sem_init: %m; password checks are not bounded");
-	}
-
-	if (crypt_gensalt_rn("$y$", 0, NULL, 0, setting,
-	    sizeof(setting)) == NULL || setting[0] == '*') {
-		error("crypt_gensalt_rn: %m; using a fixed dummy salt");
-		snprintf(setting, sizeof(setting), "%s", FALLBACK_SETTING);
-	}
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
-		/* Only the cost matters: the result is never accepted. */
-		error("RAND_bytes failed; dummy password is not random");
-		memset(rnd, 0x5a, sizeof(rnd));
-	}
-	for (i = 0; i < sizeof(rnd); i++) {
-		snprintf(pw + 2 * i, 3, "%02x", rnd[i]);
-	}
-	cd = xcalloc(1, sizeof(*cd));
-	h = crypt_r(pw, setting, cd);
-	if (h == NULL || h[0] == '*') {
-		error("crypt_r failed making the dummy hash");
-		h = setting;	/* a bare setting costs the same to check */
-	}
-	snprintf(dummy_hash, sizeof(dummy_hash), "%s", h);
-	secure_zero(cd, sizeof(*cd));
-	free(cd);
-	secure_zero(rnd, sizeof(rnd));
-	secure_zero(pw, sizeof(pw));
-}
-
-static void
-auth_setup_once(void)
-{
-	int e = pthread_once(&auth_once, auth_setup);
-
-	if (e != 0) {
-		errno = e;
-		error("pthread_once: %m");
-		abort();
-	}
-}
-
-/* Waits for one of the ncpu hashing slots; false: run unbounded. */
-static bool
-hash_slot_get(void)
-{
-	if (!hash_sem_ok) {
-		return false;
-	}
-	while (sem_wait(&hash_sem) == -1) {
-		if (errno != EINTR) {
-			error("sem_wait: %m");
-			return false;
-		}
-	}
-	return true;
-}
-
-static void
-hash_slot_put(bool held)
-{
-	if (held && sem_post(&hash_sem) == -1) {
-		error("sem_post: %m");
-	}
-}
-
-/* Hashes pw with hash's setting; true when the result equals hash. */
-static bool
-crypt_check(const char *pw, const char *hash)
-{
-	struct crypt_data *cd;
-	const char *out;
-	size_t hlen = strlen(hash);
-	bool held, ok = false;
-
-	cd = xcalloc(1, sizeof(*cd));
-	held = hash_slot_get();
-	out = crypt_r(pw, hash, cd);
-	hash_slot_put(held);
-	if (out == NULL || out[0] == '*') {
-		error("crypt_r failed for a %.*s hash",
-		    (int)strcspn(hash + 1, "$") + 2, hash);
-	} else if (strlen(out) == hlen &&
-	    CRYPTO_memcmp(out, hash, hlen) == 0) {
-		ok = true;
-	}
-	secure_zero(cd, sizeof(*cd));
-	free(cd);
-	return ok;
-}
-
-/*
- * Legacy plaintext: compare digests, so that the time taken does not
- * depend on where the two strings first differ.
- */
-static bool
-plain_equal(const char *pw, size_t pwlen, const char *stored)
-{
-	unsigned char a[EVP_MAX_MD_SIZE], b[EVP_MAX_MD_SIZE];
-	unsigned int alen = 0, blen = 0;
-	bool ok = false;
-
-	if (EVP_Digest(pw, pwlen, a, &alen, EVP_sha256(), NULL) != 1 ||
-	    EVP_Digest(stored, strlen(stored), b, &blen, EVP_sha256(),
-	    NULL) != 1) {
-		error("EVP_Digest(sha256) failed");
-	} else {
-		ok = alen == blen && CRYPTO_memcmp(a, b, alen) == 0;
-	}
-	secure_zero(a, sizeof(a));
-	secure_zero(b, sizeof(b));
-	return ok;
-}
-
 /*
  * The same work is done whatever the outcome: a locked account is
  * checked like any other and only then told apart, so that neither
@@ -1115,12 +714,9 @@ userdb_authenticate(const struct userdb *db, const char *name,
     const char *password, size_t passlen, enum user_role *role)
 {
 	const struct user *u = NULL;
-	const char *dummy;
-	char *pw;
-	size_t n, cut;
-	bool input_ok, ok = false;
+	size_t n;
+	bool input_ok, ok;
 
-	auth_setup_once();
 	input_ok = db != NULL && userdb_valid_name(name) &&
 	    password != NULL && passlen > 0 && passlen <= PASSWORD_MAX &&
 	    memchr(password, '\0', passlen) == NULL;
@@ -1130,39 +726,11 @@ userdb_authenticate(const struct userdb *db, const char *name,
 	/* Over-long input is cut, not skipped: it must cost a full check. */
 	n = password == NULL ? 0 : passlen > PASSWORD_MAX ? PASSWORD_MAX :
 	    passlen;
-	pw = xmalloc(n + 1);
-	if (n > 0) {
-		memcpy(pw, password, n);
-	}
-	pw[n] = '\0';
-	/*
-	 * libcrypt refuses, at once, a passphrase of CRYPT_MAX_PASSPHRASE_SIZE
-	 * bytes or more: hash a cut copy so the time stays the same.  Such a
-	 * password can never match a hash, only a plaintext entry.
-	 */
-	cut = n < CRYPT_MAX_PASSPHRASE_SIZE ? n : CRYPT_MAX_PASSPHRASE_SIZE - 1;
-	if (u != NULL && !u->plaintext) {
-		pw[cut] = '\0';
-		ok = crypt_check(pw, u->password) && cut == n;
-	} else {
-		dummy = db != NULL && db->dummy != NULL ? db->dummy :
-		    dummy_hash;
-		if (u != NULL) {
-			ok = plain_equal(pw, n, u->password);
-		}
-		/*
-		 * Every failure costs a hash, so no name can be told apart by
-		 * time; a legacy plaintext account that matched needs none (its
-		 * time tells nothing to whoever did not know the password).
-		 */
-		if (!ok) {
-			pw[cut] = '\0';
-			(void)crypt_check(pw, dummy);
-		}
-	}
-	secure_zero(pw, n + 1);
-	free(pw);
-	if (!ok) {
+	ok = passwd_verify(u != NULL ? u->password : NULL,
+	    u != NULL && u->plaintext, db != NULL ? db->dummy : NULL,
+	    password, n);
+	/* passwd_verify() says yes only to a stored password: u is set. */
+	if (!ok || u == NULL) {
 		return AUTH_FAIL;
 	}
 	if (u->locked) {
@@ -1180,8 +748,8 @@ userdb_init(const char *path, char *err, size_t errlen)
 	struct userdb *old = NULL;
 	int rc = -1;
 
-	auth_setup_once();
-	live_lock();
+	passwd_setup();
+	userdb_mutex_lock(&live.lock);
 	if (live.path != NULL) {
 		set_err(err, errlen, "%s: users table already initialized",
 		    path);
@@ -1195,7 +763,7 @@ userdb_init(const char *path, char *err, size_t errlen)
 			live.path = NULL;
 		}
 	}
-	live_unlock();
+	userdb_mutex_unlock(&live.lock);
 	userdb_free(old);
 	return rc;
 }
@@ -1207,9 +775,9 @@ userdb_acquire(void)
 	struct stat st;
 	char err[512];
 
-	live_lock();
+	userdb_mutex_lock(&live.lock);
 	if (live.cur == NULL) {
-		live_unlock();
+		userdb_mutex_unlock(&live.lock);
 		return NULL;
 	}
 	if (stat(live.path, &st) == -1) {
@@ -1220,15 +788,15 @@ userdb_acquire(void)
 		}
 	} else {
 		live.stat_failed = false;
-		if (!same_version(&st, &live.st) &&
-		    !(live.have_bad && same_version(&st, &live.bad)) &&
+		if (!stat_same_version(&st, &live.st) &&
+		    !(live.have_bad && stat_same_version(&st, &live.bad)) &&
 		    reload_locked(&st, &old, err, sizeof(err)) == -1) {
 			error("%s; keeping the users already loaded", err);
 		}
 	}
 	db = live.cur;
 	db->refs++;
-	live_unlock();
+	userdb_mutex_unlock(&live.lock);
 	userdb_free(old);
 	return db;
 }
@@ -1241,9 +809,9 @@ userdb_release(struct userdb *db)
 	if (db == NULL) {
 		return;
 	}
-	live_lock();
+	userdb_mutex_lock(&live.lock);
 	dead = unref_locked(db);
-	live_unlock();
+	userdb_mutex_unlock(&live.lock);
 	userdb_free(dead);
 }
 
@@ -1253,13 +821,13 @@ userdb_reload(char *err, size_t errlen)
 	struct userdb *old = NULL;
 	int rc = -1;
 
-	live_lock();
+	userdb_mutex_lock(&live.lock);
 	if (live.path == NULL) {
 		set_err(err, errlen, "the users table is not initialized");
 	} else {
 		rc = reload_now(&old, err, errlen);
 	}
-	live_unlock();
+	userdb_mutex_unlock(&live.lock);
 	userdb_free(old);
 	return rc;
 }
@@ -1269,11 +837,11 @@ userdb_path(void)
 {
 	char *path = NULL;
 
-	live_lock();
+	userdb_mutex_lock(&live.lock);
 	if (live.path != NULL) {
 		path = xstrdup(live.path);
 	}
-	live_unlock();
+	userdb_mutex_unlock(&live.lock);
 	return path;
 }
 
@@ -1282,7 +850,7 @@ userdb_shutdown(void)
 {
 	struct userdb *old = NULL;
 
-	live_lock();
+	userdb_mutex_lock(&live.lock);
 	if (live.cur != NULL) {
 		old = unref_locked(live.cur);
 		live.cur = NULL;
@@ -1291,6 +859,6 @@ userdb_shutdown(void)
 	live.path = NULL;
 	live.have_bad = false;
 	live.stat_failed = false;
-	live_unlock();
+	userdb_mutex_unlock(&live.lock);
 	userdb_free(old);
 }

@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "passwd.h"
+
 enum user_role {
 	ROLE_USER = 0,
 	ROLE_ADMIN = 1,
@@ -29,7 +31,6 @@ struct userdb;
 
 #define USER_NAME_MAX 32
 #define PASSWORD_MAX 1024
-#define PASSWORD_HASHED_MAX 511	/* the most crypt(3) hashes */
 
 enum auth_result {
 	AUTH_FAIL = 0,
@@ -52,13 +53,6 @@ void userdb_free(struct userdb *db);
 size_t userdb_count(const struct userdb *db);
 const struct user *userdb_get(const struct userdb *db, size_t i);
 const struct user *userdb_find(const struct userdb *db, const char *name);
-
-/*
- * Escape s for an error message: printable ASCII stays, anything else
- * becomes \xNN, and a long value is cut short with "...".
- */
-void userdb_escape_for_msg(const char *s, size_t len, char *out,
-    size_t outlen);
 
 /* A well-formed name: 1..32 of [A-Za-z0-9_.-], not starting with - or . */
 bool userdb_valid_name(const char *name);
@@ -99,7 +93,7 @@ enum auth_result userdb_authenticate(const struct userdb *db,
  * owner, renames it over the old one and reloads the live table.  On
  * failure they return -1 with a message for the admin in err, and the
  * file is as it was.  Passwords must pass the policy of
- * userdb_hash_password(); they are hashed with yescrypt.
+ * passwd_hash(); they are hashed with yescrypt.
  */
 int userdb_add(const char *name, const char *password, enum user_role role,
     char *err, size_t errlen);
@@ -110,14 +104,5 @@ int userdb_delete(const char *name, char *err, size_t errlen);
 /* Adds or removes the '!' before the password; locking twice is an error. */
 int userdb_set_locked(const char *name, bool locked, char *err,
     size_t errlen);
-
-/*
- * A new yescrypt hash of password (malloc'd), or NULL with err set.
- * Refuses an empty password, one over PASSWORD_HASHED_MAX bytes and one
- * with control characters.
- */
-char *userdb_hash_password(const char *password, char *err, size_t errlen);
-/* For tests: the yescrypt cost (1-11); 0, the default, is libcrypt's. */
-void userdb_set_hash_cost(unsigned long cost);
 
 #endif

@@ -7,15 +7,14 @@
  * replaces the file atomically (new file, fsync, rename, fsync of the
  * directory), so the daemon, an admin's editor and a crash all see the
  * old file or the new one.  It never writes through a symbolic link,
- * and never keeps a plaintext password: each goes straight to crypt_r.
- * It does not decide who may edit: the command layer does.
+ * and never keeps a plaintext password: each goes straight to
+ * passwd_hash().  It does not decide who may edit: the command layer does.
  */
 #include "config.h"
 
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include <crypt.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -28,17 +27,15 @@
 #include <openssl/rand.h>
 
 #include "log.h"
+#include "passwd.h"
 #include "userdb.h"
+#include "userdb_int.h"
 #include "util.h"
 
-#define FILE_MAX	(16 * 1024 * 1024)
 #define BOM		"\xef\xbb\xbf"
 #define TMP_TRIES	10
 #define NAME_RULE	"1 to 32 of A-Z a-z 0-9 _ . -, not starting with " \
 			". or -"
-
-_Static_assert(PASSWORD_HASHED_MAX == CRYPT_MAX_PASSPHRASE_SIZE - 1,
-    "PASSWORD_HASHED_MAX must follow libcrypt");
 
 enum edit_op {
 	OP_ADD,
@@ -58,128 +55,6 @@ struct users_file {
 };
 
 static pthread_mutex_t edit_mutex = PTHREAD_MUTEX_INITIALIZER;
-static unsigned long hash_cost;
-
-static void
-edit_lock(void)
-{
-	int e = pthread_mutex_lock(&edit_mutex);
-
-	if (e != 0) {
-		errno = e;
-		error("pthread_mutex_lock: %m");
-		abort();
-	}
-}
-
-static void
-edit_unlock(void)
-{
-	int e = pthread_mutex_unlock(&edit_mutex);
-
-	if (e != 0) {
-		errno = e;
-		error("pthread_mutex_unlock: %m");
-		abort();
-	}
-}
-
-static int
-ascii_lower(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
-}
-
-/* Equal but for ASCII case, as the parser compares names. */
-static bool
-fold_eq(const char *a, const char *b)
-{
-	for (; *a != '\0' && *b != '\0'; a++, b++) {
-		if (ascii_lower((unsigned char)*a) !=
-		    ascii_lower((unsigned char)*b)) {
-			return false;
-		}
-	}
-	return *a == *b;
-}
-
-static bool
-password_ok(const char *pw, char *err, size_t errlen)
-{
-	size_t i, len;
-	unsigned char c;
-
-	if (pw == NULL || pw[0] == '\0') {
-		set_err(err, errlen, "the password is empty");
-		return false;
-	}
-	len = strnlen(pw, PASSWORD_HASHED_MAX + 1);
-	if (len > PASSWORD_HASHED_MAX) {
-		set_err(err, errlen, "the password is too long (at most %d "
-		    "bytes)", PASSWORD_HASHED_MAX);
-		return false;
-	}
-	for (i = 0; i < len; i++) {
-		c = (unsigned char)pw[i];
-		if (c < 0x20 || c == 0x7f) {
-			set_err(err, errlen, "the password contains a control "
-			    "character (such as a tab or a newline); use "
-			    "printable characters and spaces");
-			return false;
-		}
-	}
-	return true;
-}
-
-void
-userdb_set_hash_cost(unsigned long cost)
-{
-	hash_cost = cost;
-}
-
-char *
-userdb_hash_password(const char *password, char *err, size_t errlen)
-{
-	char setting[CRYPT_GENSALT_OUTPUT_SIZE];
-	unsigned char rbytes[32];
-	struct crypt_data *cd = NULL;
-	const char *h;
-	char *hash = NULL;
-
-	if (!password_ok(password, err, errlen)) {
-		return NULL;
-	}
-	if (RAND_bytes(rbytes, sizeof(rbytes)) != 1) {
-		error("RAND_bytes failed");
-		set_err(err, errlen, "cannot make a random salt; see "
-		    "server.log");
-		goto out;
-	}
-	if (crypt_gensalt_rn("$y$", hash_cost, (const char *)rbytes,
-	    (int)sizeof(rbytes), setting, sizeof(setting)) == NULL ||
-	    setting[0] == '*') {
-		error("crypt_gensalt_rn($y$, %lu): %m", hash_cost);
-		set_err(err, errlen, "cannot make a yescrypt salt; see "
-		    "server.log");
-		goto out;
-	}
-	cd = xcalloc(1, sizeof(*cd));
-	h = crypt_r(password, setting, cd);
-	if (h == NULL || h[0] == '*') {
-		error("crypt_r(%s): %m", setting);
-		set_err(err, errlen, "cannot hash the password; see "
-		    "server.log");
-		goto out;
-	}
-	hash = xstrdup(h);
-out:
-	if (cd != NULL) {
-		secure_zero(cd, sizeof(*cd));
-		free(cd);
-	}
-	secure_zero(rbytes, sizeof(rbytes));
-	return hash;
-}
 
 static void
 wipe_free(char *p, size_t len)
@@ -197,17 +72,6 @@ users_file_free(struct users_file *f)
 	wipe_free(f->data, f->len);
 	userdb_free(f->db);
 	memset(f, 0, sizeof(*f));
-}
-
-static bool
-same_version(const struct stat *a, const struct stat *b)
-{
-	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
-	    a->st_size == b->st_size &&
-	    a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
-	    a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
-	    a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
-	    a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
 /*
@@ -281,7 +145,7 @@ read_current(struct users_file *f, char *err, size_t errlen)
 		set_err(err, errlen, "%s: fstat: %m", f->path);
 		goto out;
 	}
-	if (!same_version(&f->st, &after) ||
+	if (!stat_same_version(&f->st, &after) ||
 	    (off_t)f->len != f->st.st_size) {
 		set_err(err, errlen, "%s changed while being read; try again",
 		    f->path);
@@ -568,7 +432,7 @@ replace_file(const struct users_file *f, const char *data, size_t len,
 		goto out;
 	}
 	/* An edit made by hand since the read must not be lost. */
-	if (lstat(f->path, &now) == -1 || !same_version(&now, &f->st)) {
+	if (lstat(f->path, &now) == -1 || !stat_same_version(&now, &f->st)) {
 		set_err(err, errlen, "%s changed while being edited; nothing "
 		    "was changed, try again", f->path);
 		goto out;
@@ -619,7 +483,7 @@ find_user(const struct userdb *db, const char *name,
 		if (strcmp(u->name, name) == 0) {
 			return u;
 		}
-		if (fold_eq(u->name, name)) {
+		if (ascii_casecmp(u->name, name) == 0) {
 			*other = u;
 		}
 	}
@@ -730,7 +594,7 @@ edit_allowed(enum edit_op op, const struct users_file *f, const char *name,
 	const struct user *u, *other;
 	char esc[200];
 
-	userdb_escape_for_msg(name, strlen(name), esc, sizeof(esc));
+	escape_for_msg(name, strlen(name), esc, sizeof(esc));
 	u = find_user(f->db, name, &other);
 	*up = u;
 	if (op == OP_ADD) {
@@ -783,11 +647,11 @@ edit_file(enum edit_op op, const char *name, const char *hash,
 	int rc = -1;
 
 	if (!userdb_valid_name(name)) {
-		userdb_escape_for_msg(name, strlen(name), why, sizeof(why));
+		escape_for_msg(name, strlen(name), why, sizeof(why));
 		set_err(err, errlen, "bad user name '%s' (" NAME_RULE ")", why);
 		return -1;
 	}
-	edit_lock();
+	userdb_mutex_lock(&edit_mutex);
 	if (read_current(&f, err, errlen) == -1) {
 		goto out;
 	}
@@ -821,7 +685,7 @@ out:
 	wipe_free(out, outlen);
 	wipe_free(mid, midlen);
 	users_file_free(&f);
-	edit_unlock();
+	userdb_mutex_unlock(&edit_mutex);
 	return rc;
 }
 
@@ -840,7 +704,7 @@ userdb_add(const char *name, const char *password, enum user_role role,
 		return -1;
 	}
 	/* Hash outside the lock: it is the slow part. */
-	hash = userdb_hash_password(password, err, errlen);
+	hash = passwd_hash(password, err, errlen);
 	if (hash == NULL) {
 		return -1;
 	}
@@ -860,7 +724,7 @@ userdb_set_password(const char *name, const char *password, char *err,
 		return edit_file(OP_PASSWORD, name, NULL, ROLE_USER, err,
 		    errlen);
 	}
-	hash = userdb_hash_password(password, err, errlen);
+	hash = passwd_hash(password, err, errlen);
 	if (hash == NULL) {
 		return -1;
 	}

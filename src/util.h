@@ -66,6 +66,19 @@ void fatal_setup(const char *prog, void (*cleanup)(void),
 void set_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* strcmp ignoring ASCII case only, whatever the locale says. */
+int ascii_casecmp(const char *a, const char *b);
+/*
+ * Escape s (len bytes) for an error message: printable ASCII stays,
+ * anything else (and \ and ') becomes \xNN, and a long value is cut
+ * short with "...".
+ */
+void escape_for_msg(const char *s, size_t len, char *out, size_t outlen);
+
+struct stat;
+/* The same version of the same file: device, inode, size, mtime, ctime. */
+bool stat_same_version(const struct stat *a, const struct stat *b);
+
 /* FNV-1a of a string, for the daemon's hash tables. */
 unsigned str_hash(const char *s);
 

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "passwd.h"
 #include "unit.h"
 #include "userdb.h"
 #include "util.h"
@@ -554,13 +555,13 @@ test_hash(void)
 {
 	char err[512], *h;
 
-	h = userdb_hash_password("alice-pw", err, sizeof(err));
+	h = passwd_hash("alice-pw", err, sizeof(err));
 	CHECK(h != NULL && strncmp(h, "$y$", 3) == 0);
 	if (h != NULL) {
 		snprintf(alice_hash, sizeof(alice_hash), "%s", h);
 	}
 	free(h);
-	CHECK(userdb_hash_password("", err, sizeof(err)) == NULL);
+	CHECK(passwd_hash("", err, sizeof(err)) == NULL);
 	CHECK_STR(err, "the password is empty");
 	CHECK(userdb_add("x", "pw", ROLE_USER, err, sizeof(err)) == -1);
 	CHECK_STR(err, "the users table is not initialized");
@@ -579,7 +580,7 @@ main(void)
 	}
 	snprintf(path, sizeof(path), "%s/UserRecords.csv", dir);
 	/* The cheapest yescrypt: the tests hash a hundred passwords. */
-	userdb_set_hash_cost(1);
+	passwd_set_cost(1);
 
 	test_hash();
 	test_add();
