@@ -1218,6 +1218,16 @@ run_session(struct sess *s)
 			refuse_locked(s);
 		} else if (!session_allowed(s)) {
 			/* the client was told why */
+		} else if (s->command != NULL &&
+		    strlen(s->command) > (size_t)options.max_line_length) {
+			char *e = xasprintf(ERR_EXEC_TOO_LONG,
+			    strlen(s->command), options.max_line_length);
+
+			info("session %lu of %s: exec command of %zu bytes "
+			    "refused (MaxLineLength %d)", s->pub.id, s->pub.user,
+			    strlen(s->command), options.max_line_length);
+			close_channel_with(s, e);
+			free(e);
 		} else if (start_shell(s) == 0) {
 			pthread_mutex_lock(&s->lock);
 			reason = relay(s);

@@ -170,6 +170,7 @@ recv_reply(int fd, char *buf, size_t size, int *type, int *pidfd)
 static pthread_mutex_t zlock = PTHREAD_MUTEX_INITIALIZER;
 static int zygote_fd = -1;
 static pid_t zygote_pid = -1;
+static char *zygote_path;
 
 int
 spawn_zygote_start(const char *path, char *err, size_t errlen)
@@ -211,7 +212,35 @@ spawn_zygote_start(const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	zygote_fd = sv[0];
+	if (zygote_path != path) {
+		free(zygote_path);
+		zygote_path = xstrdup(path);
+	}
 	return 0;
+}
+
+/*
+ * The zygote failed a request: end it and reap it (no zombie left), and
+ * start a new one for the shells after this one.  zlock is held.
+ */
+static void
+zygote_restart(void)
+{
+	char err[256];
+
+	close(zygote_fd);
+	zygote_fd = -1;
+	(void)kill(zygote_pid, SIGKILL);
+	while (waitpid(zygote_pid, NULL, 0) < 0 && errno == EINTR) {
+	}
+	zygote_pid = -1;
+	if (spawn_zygote_start(zygote_path, err, sizeof(err)) < 0) {
+		error("the shell zygote failed and cannot be restarted (%s); "
+		    "starting shells directly", err);
+	} else {
+		error("the shell zygote failed; restarted it (pid %ld)",
+		    (long)zygote_pid);
+	}
 }
 
 void
@@ -225,6 +254,8 @@ spawn_zygote_stop(void)
 		}
 		zygote_pid = -1;
 	}
+	free(zygote_path);
+	zygote_path = NULL;
 	pthread_mutex_unlock(&zlock);
 }
 
@@ -243,6 +274,7 @@ zygote_fork(const struct spawn_req *req, const int fds[4], int *pidfd)
 	pid_t pid = -1;
 	ssize_t n;
 	int type;
+	bool refused = false;
 
 	buf_appendf(&b, "%s", req->user);
 	buf_append(&b, "", 1);
@@ -266,7 +298,13 @@ zygote_fork(const struct spawn_req *req, const int fds[4], int *pidfd)
 	memcpy(CMSG_DATA(cm), fds, 4 * sizeof(int));
 	/* One request at a time: the reply must be ours. */
 	pthread_mutex_lock(&zlock);
-	if (zygote_fd >= 0 && b.len + 1 < RECORD_MAX &&
+	if (b.len + 1 >= RECORD_MAX) {
+		/* Too big for one request: this shell starts directly. */
+		pthread_mutex_unlock(&zlock);
+		buf_free(&b);
+		return -1;
+	}
+	if (zygote_fd >= 0 &&
 	    sendmsg(zygote_fd, &mh, MSG_NOSIGNAL) == (ssize_t)b.len) {
 		n = recv_reply(zygote_fd, reply, sizeof(reply), &type, pidfd);
 		if (n > 0 && type == REC_DONE) {
@@ -275,11 +313,14 @@ zygote_fork(const struct spawn_req *req, const int fds[4], int *pidfd)
 		if (pid <= 0) {
 			close_fd(pidfd);
 		}
+		/* It answered: it refused this one, and serves the next. */
+		refused = n > 0 && type == REC_ERROR;
 	}
-	if (pid <= 0 && zygote_fd >= 0) {
-		error("the shell zygote failed; starting shells directly");
-		close(zygote_fd);
-		zygote_fd = -1;
+	if (pid <= 0 && zygote_fd >= 0 && !refused) {
+		zygote_restart();
+	} else if (refused) {
+		error("the shell zygote refused a request (%s); starting this "
+		    "shell directly", reply);
 	}
 	pthread_mutex_unlock(&zlock);
 	buf_free(&b);

@@ -328,7 +328,9 @@ zygote_main(void)
 	/* rbuf too: shared by every child until written. */
 	zygote_settle();
 	for (;;) {
-		char buf[4096], cbuf[CMSG_SPACE(4 * sizeof(int))];
+		/* A request as long as a record: a command never cut. */
+		static char buf[RECORD_MAX + 1];
+		char cbuf[CMSG_SPACE(4 * sizeof(int))];
 		struct iovec iov = { buf, sizeof(buf) - 1 };
 		struct msghdr mh;
 		struct cmsghdr *cm;
@@ -370,7 +372,7 @@ zygote_main(void)
 		term = user + strlen(user) + 1;
 		maxl = term < end ? term + strlen(term) + 1 : end;
 		cmd = maxl < end ? maxl + strlen(maxl) + 1 : end;
-		if (nfds != 4 || cmd >= end) {
+		if (nfds != 4 || cmd >= end || (mh.msg_flags & MSG_TRUNC)) {
 			for (int i = 0; i < nfds; i++) {
 				close(fds[i]);
 			}
