@@ -185,7 +185,8 @@ passwd_hash_usable(const char *h, char *why, size_t whylen)
 		}
 	}
 	if (i == ARRAY_SIZE(hash_prefixes)) {
-		n = strcspn(h + 1, "$") + 2;
+		/* "$x$" (or what there is of it), never past the end. */
+		n = h[0] != '\0' ? strcspn(h + 1, "$") + 2 : 0;
 		if (n > strlen(h)) {
 			n = strlen(h);
 		}
@@ -355,8 +356,8 @@ crypt_check(const char *pw, const char *hash)
 	out = crypt_r(pw, hash, cd);
 	hash_slot_put(held);
 	if (out == NULL || out[0] == '*') {
-		error("crypt_r failed for a %.*s hash",
-		    (int)strcspn(hash + 1, "$") + 2, hash);
+		error("crypt_r failed for a %.*s hash", hash[0] != '\0' ?
+		    (int)strcspn(hash + 1, "$") + 2 : 0, hash);
 	} else if (strlen(out) == hlen &&
 	    CRYPTO_memcmp(out, hash, hlen) == 0) {
 		ok = true;
