@@ -51,197 +51,14 @@
 #include "record.h"
 #include "screen.h"
 #include "shell.h"
+#include "shell_int.h"
 #include "util.h"
 
-/*
- * The terminal: fd 2 (a PTY, the controlling terminal) for its size and
- * modes; with a PTY, fds 0 and 1 are a socket to the daemon that carries
- * the keys and the screen bytes (spawn.c says why).
- *
- * Terminal output (interactive mode only): stdout, stderr and readline's
- * rl_outstream all are tty.out, an unbuffered stream whose writes land in
- * obuf, so readline's own fflush() calls cost nothing.  flush_out()
- * writes obuf to the terminal (non-blocking): the main loop calls it when
- * nothing more is ready to read, or when OUT_HIGH bytes are waiting.  A
- * terminal that does not drain keeps the rest in obuf (POLLOUT); above
- * OUT_HIGH the shell reads neither keys nor records until it drains, so
- * obuf stays within OUT_HIGH plus what one key or one record prints.
- *
- * raw: the terminal was made raw, so the counts of the screen report are
- * what the daemon counts on its end.
- */
-#define TTY_FD STDERR_FILENO
-#define OUT_HIGH 16384
-#define OUT_KEEP 4096		/* a larger obuf is freed once empty */
-
-static struct tty {
-	const char *name;	/* the session's TERM */
-	const char *loaded;	/* readline is set up for this TERM */
-	bool raw;
-	int cols;		/* the width readline was last given */
-	FILE *out;
-	struct buf obuf;
-	size_t ooff;		/* written so far */
-	bool blocked;		/* the terminal said EAGAIN: wait for POLLOUT */
-	uint64_t written;	/* bytes put in obuf for it */
-	struct buf *capture;	/* out goes here instead while reporting */
-} tty;
-
-/*
- * Keystrokes reach readline through a buffer of the shell's own
- * (rl_getc_function), so the shell can cap a line: past the cap, input
- * is skipped in bulk up to the end of the line or paste, and a 10 MiB
- * line without a newline costs a memchr, not 10 MiB of line editing.
- *
- * The buffer is allocated once, at start (by the zygote for all its
- * children), not in the program's data: there it lay across two pages
- * among the variables every shell writes, so that even a shell nobody
- * types in copied both.  Now only typing costs a shell a page of it.
- */
-#define KEYS_SIZE 4096
-#define PASSWORD_LINE_MAX 1024
-
-static struct input {
-	unsigned char *keys;	/* KEYS_SIZE bytes, keys[pos..len) unread */
-	size_t pos, len;
-	uint64_t read_total;	/* bytes read from the terminal */
-	bool eof;
-	size_t max_line;	/* the line cap */
-	size_t line_bytes;	/* given to readline since the line began */
-	bool overflow;		/* this line went over the cap */
-	size_t paste_seen;	/* skip_overflow(): bytes of paste_end seen */
-	bool ready;		/* readline is set up (setup_readline) */
-	bool installed;		/* the readline handler is installed */
-	char *prompt;		/* the prompt readline shows */
-	char **commands;	/* NUL-separated list from the daemon */
-	size_t ncommands;
-	char **matches;		/* completion candidates being offered */
-	size_t nmatches;
-	size_t match_pos;	/* generate(): the next candidate */
-} in = { .max_line = 4096 };
-
-/* Records held back while completion waits for its answer. */
-struct pending {
-	struct pending *next;
-	int type;
-	size_t len;
-	char data[];
-};
-
-/*
- * fd 3, the record socket to the daemon: where records land, what waits,
- * how many were read, and the screen as last reported.
- */
-static struct link {
-	char *rbuf;		/* RECORD_MAX + 1 bytes */
-	struct pending *head, *tail;
-	uint64_t recs;		/* records read from the daemon */
-	struct {
-		uint64_t in, out, recs;
-		int cols;
-		bool sent;
-	} reported;
-	bool logging_out;
-	int exit_status;	/* the status REC_EXIT exits with */
-} server;
+struct tty tty;
+struct input in = { .max_line = 4096 };
+struct link server;
 
 static void shell_exit(int status) __attribute__((noreturn));
-
-/*
- * With OPOST off, a newline is made CR LF here, as the kernel's ONLCR
- * would: then what is counted is what the daemon reads.
- */
-static ssize_t
-out_write(void *cookie, const char *p, size_t n)
-{
-	struct buf *b = tty.capture != NULL ? tty.capture : &tty.obuf;
-	size_t before = b->len;
-
-	if (tty.raw) {
-		buf_append_crlf(b, p, n);
-	} else {
-		buf_append(b, p, n);
-	}
-	if (tty.capture == NULL) {
-		tty.written += b->len - before;
-	}
-	return (ssize_t)n;
-}
-
-static size_t
-out_pending(void)
-{
-	return tty.obuf.len - tty.ooff;
-}
-
-/* Write what obuf holds, as far as the terminal takes it. */
-static void
-flush_out(void)
-{
-	while (tty.ooff < tty.obuf.len) {
-		ssize_t n = write(STDOUT_FILENO, tty.obuf.data + tty.ooff,
-		    tty.obuf.len - tty.ooff);
-
-		if (n < 0 && errno == EINTR) {
-			continue;
-		}
-		if (n < 0 && errno == EAGAIN) {
-			tty.blocked = true;
-			return;
-		}
-		if (n <= 0) {
-			/* The terminal is gone; its hangup ends the shell. */
-			break;
-		}
-		tty.ooff += (size_t)n;
-	}
-	tty.blocked = false;
-	tty.ooff = tty.obuf.len = 0;
-	if (tty.obuf.cap > OUT_KEEP) {
-		/* A burst is over: give its pages back. */
-		buf_free(&tty.obuf);
-#ifdef GLIBC_MALLOC
-		malloc_trim(0);
-#endif
-	}
-}
-
-/* Write all of obuf, waiting for the terminal: the shell is ending. */
-static void
-drain_out(void)
-{
-	struct pollfd pfd = { .fd = STDOUT_FILENO, .events = POLLOUT };
-
-	if (tty.out == NULL) {
-		return;
-	}
-	fflush(tty.out);
-	for (flush_out(); out_pending() > 0; flush_out()) {
-		if (poll(&pfd, 1, -1) < 0 && errno != EINTR) {
-			break;
-		}
-	}
-}
-
-/*
- * Send stdout, stderr (readline rings the bell there) and rl_outstream
- * through obuf.  glibc documents stdout and stderr as assignable.
- */
-static void
-open_out(void)
-{
-	static const cookie_io_functions_t io = { .write = out_write };
-
-	tty.out = fopencookie(NULL, "w", io);
-	if (tty.out == NULL) {
-		return;	/* stdio straight to the terminal, as before */
-	}
-	(void)setvbuf(tty.out, NULL, _IONBF, 0);
-	fflush(stdout);
-	fflush(stderr);
-	stdout = stderr = rl_outstream = tty.out;
-	set_nonblock(STDOUT_FILENO, true);
-}
 
 /* Before fatal()'s message: readline off the terminal. */
 static void
@@ -326,129 +143,6 @@ on_line(char *line)
 	free(line);
 }
 
-/*
- * Read what the terminal has into in.keys.  On a terminal fd 0 is
- * non-blocking (it shares fd 1's file description): false with errno
- * EAGAIN when nothing is there yet.
- */
-static bool
-read_input(void)
-{
-	ssize_t n;
-
-	if (in.pos < in.len) {
-		return true;
-	}
-	if (in.eof) {
-		return false;
-	}
-	do {
-		n = read(STDIN_FILENO, in.keys, KEYS_SIZE);
-	} while (n < 0 && errno == EINTR);
-	if (n < 0 && errno == EAGAIN) {
-		return false;
-	}
-	if (n <= 0) {
-		in.eof = true;
-		return false;
-	}
-	in.pos = 0;
-	in.len = (size_t)n;
-	in.read_total += (uint64_t)n;
-	return true;
-}
-
-/*
- * Wait until there is input, writing out what is buffered meanwhile.
- * False at end of input.
- */
-static bool
-fill_input(void)
-{
-	while (!read_input()) {
-		struct pollfd pfd[2] = {
-			{ .fd = STDIN_FILENO, .events = POLLIN },
-			{ .fd = STDOUT_FILENO, .events = POLLOUT },
-		};
-
-		if (in.eof) {
-			return false;
-		}
-		if (tty.out != NULL) {
-			fflush(tty.out);
-			flush_out();
-		}
-		if (out_pending() == 0) {
-			pfd[1].fd = -1;
-		}
-		if (poll(pfd, 2, -1) < 0 && errno != EINTR) {
-			in.eof = true;
-			return false;
-		}
-		if (pfd[1].revents != 0) {
-			flush_out();
-		}
-	}
-	return true;
-}
-
-/*
- * Skip input up to the end of the over-long line: a newline, or the end
- * of a bracketed paste, which is handed to readline so the paste ends.
- * Returns the byte to give readline next.
- */
-static int
-skip_overflow(void)
-{
-	static const char paste_end[] = "\033[201~";
-
-	while (fill_input()) {
-		while (in.pos < in.len) {
-			unsigned char c = in.keys[in.pos++];
-
-			if (c == '\r' || c == '\n') {
-				in.paste_seen = 0;
-				return c;
-			}
-			if (c == (unsigned char)paste_end[in.paste_seen]) {
-				if (++in.paste_seen == sizeof(paste_end) - 1) {
-					/* Replay its last byte to readline. */
-					in.paste_seen = 0;
-					return '~';
-				}
-			} else {
-				in.paste_seen = c == 033 ? 1 : 0;
-			}
-		}
-	}
-	return EOF;
-}
-
-static int
-shell_getc(FILE *fp)
-{
-	if (!fill_input()) {
-		return EOF;
-	}
-	if (++in.line_bytes > 2 * in.max_line + 256) {
-		in.overflow = true;
-		return skip_overflow();
-	}
-	return in.keys[in.pos++];
-}
-
-/*
- * Whether keys are waiting: readline asks before it inserts typed-ahead
- * or pasted text in one go (one redisplay for the lot, not one per key),
- * and to tell an escape sequence from a lone ESC.  They wait in in.keys,
- * where a poll of the terminal cannot see them.
- */
-static int
-input_available(void)
-{
-	return in.pos < in.len;
-}
-
 /* Ctrl-C: throw the line away and start a fresh one. */
 static int
 clear_line(int count, int key)
@@ -459,78 +153,6 @@ clear_line(int count, int key)
 	rl_point = rl_end = 0;
 	rl_redisplay();
 	return 0;
-}
-
-/*
- * Read a line from the input buffer into b, without its newline: at most
- * cap bytes are kept and the rest of a longer line is skipped (*too_long
- * is set).  Returns false at end of input with nothing read.
- */
-static bool
-read_line(struct buf *b, size_t cap, bool *too_long)
-{
-	bool any = false;
-
-	*too_long = false;
-	while (fill_input()) {
-		unsigned char *start = in.keys + in.pos;
-		unsigned char *nl = memchr(start, '\n', in.len - in.pos);
-		size_t n = nl != NULL ? (size_t)(nl - start) : in.len - in.pos;
-
-		any = true;
-		if (b->len + n > cap) {
-			buf_append(b, start, cap > b->len ? cap - b->len : 0);
-			*too_long = true;
-		} else {
-			buf_append(b, start, n);
-		}
-		in.pos += n + (nl != NULL ? 1 : 0);
-		if (nl != NULL) {
-			break;
-		}
-	}
-	if (b->len > 0 && b->data[b->len - 1] == '\r') {
-		b->data[--b->len] = '\0';
-	}
-	return any;
-}
-
-/*
- * Read a secret from the raw terminal, not echoed: Enter ends it,
- * Backspace and Ctrl-U edit it, Ctrl-C (or Ctrl-D on an empty answer)
- * gives up: false, with the answer empty.  Bytes past cap are dropped.
- */
-static bool
-read_secret(struct buf *b, size_t cap)
-{
-	while (fill_input()) {
-		unsigned char c = in.keys[in.pos++];
-
-		if (c == '\r' || c == '\n') {
-			return true;
-		}
-		if (c == 0x03 || (c == 0x04 && b->len == 0)) {
-			secure_zero(b->data, b->len);
-			b->len = 0;
-			return false;
-		}
-		if (c == 0x7f || c == '\b') {
-			/* One character: a UTF-8 sequence goes whole. */
-			while (b->len > 0) {
-				c = (unsigned char)b->data[--b->len];
-				b->data[b->len] = '\0';
-				if ((c & 0xc0) != 0x80) {
-					break;
-				}
-			}
-		} else if (c == 0x15) {
-			secure_zero(b->data, b->len);
-			b->len = 0;
-		} else if (b->len < cap) {
-			buf_append(b, &c, 1);
-		}
-	}
-	return true;	/* end of input */
 }
 
 /*
@@ -560,10 +182,10 @@ ask_secrets(const char *data, size_t len)
 		} else if (on_tty) {
 			fputs(p, stdout);
 			fflush(stdout);
-			given_up = !read_secret(&line, PASSWORD_LINE_MAX);
+			given_up = !keys_read_secret(&line, PASSWORD_LINE_MAX);
 			fputs(given_up ? "^C\n" : "\n", stdout);
 		} else {
-			read_line(&line, PASSWORD_LINE_MAX, &too_long);
+			keys_read_line(&line, PASSWORD_LINE_MAX, &too_long);
 		}
 		buf_append(&answers, line.data != NULL ? line.data : "",
 		    line.len);
@@ -720,7 +342,7 @@ fetch_users(const char *word)
 	if (tty.out != NULL) {
 		/* The keys typed so far are seen while the daemon answers. */
 		fflush(tty.out);
-		flush_out();
+		tty_flush();
 	}
 	while (now_ms() < deadline) {
 		int type;
@@ -788,8 +410,8 @@ shell_setup_readline(void)
 	rl_catch_signals = 0;
 	rl_catch_sigwinch = 0;
 	rl_attempted_completion_function = complete;
-	rl_getc_function = shell_getc;
-	rl_input_available_hook = input_available;
+	rl_getc_function = keys_getc;
+	rl_input_available_hook = keys_available;
 	rl_initialize();
 	/*
 	 * A pasted block runs line by line, as if typed, whether the shell
@@ -802,75 +424,6 @@ shell_setup_readline(void)
 	using_history();
 	stifle_history(500);
 	in.ready = true;
-}
-
-/* The width readline is set up for: read when it reads it. */
-static void
-note_size(void)
-{
-	struct winsize ws;
-
-	if (ioctl(TTY_FD, TIOCGWINSZ, &ws) == 0) {
-		tty.cols = ws.ws_col;
-	}
-}
-
-/*
- * readline's terminal preparation, replaced: the terminal is made raw
- * once, for the whole session, and never restored between lines.  It
- * never echoes, translates or swallows a byte (Ctrl-C, Ctrl-S and Ctrl-Z
- * are keys, not signals or flow control), so what the daemon writes is
- * what the shell reads, and what the shell writes is what the daemon
- * reads, whether the bytes go through the PTY (a shell started on one
- * by hand) or beside it.  readline still draws what is typed.
- */
-static void
-prep_terminal(int meta)
-{
-	struct termios t;
-
-	if (!tty.raw && tcgetattr(TTY_FD, &t) == 0) {
-		t.c_iflag &= ~(tcflag_t)(IGNBRK | BRKINT | PARMRK | ISTRIP |
-		    INLCR | IGNCR | ICRNL | IXON | IXOFF);
-		t.c_oflag &= ~(tcflag_t)OPOST;
-		t.c_lflag &= ~(tcflag_t)(ECHO | ECHONL | ICANON | ISIG |
-		    IEXTEN);
-		t.c_cc[VMIN] = 1;
-		t.c_cc[VTIME] = 0;
-		tty.raw = tcsetattr(TTY_FD, TCSANOW, &t) == 0;
-	}
-	rl_tty_set_echoing(1);
-}
-
-static void
-setup_terminal(void)
-{
-	const char *term = tty.name;
-
-	/* Become the session's controlling terminal: SIGWINCH needs it. */
-	ioctl(TTY_FD, TIOCSCTTY, 0);
-	/* readline reads the size from rl_instream's fd: stderr's, still. */
-	rl_instream = stderr;
-	rl_prep_term_function = prep_terminal;
-	rl_deprep_term_function = NULL;
-	prep_terminal(1);
-	note_size();
-	if (tty.loaded != NULL && term != NULL &&
-	    strcmp(term, tty.loaded) == 0) {
-		/* The zygote's terminal: only the size is this one's. */
-		rl_reset_screen_size();
-		return;
-	}
-	if (term == NULL || tgetent(NULL, term) <= 0) {
-		term = "xterm-256color";
-	}
-	if (!in.ready) {
-		/* Started directly, not by the zygote. */
-		rl_terminal_name = term;
-		shell_setup_readline();
-	} else {
-		rl_reset_terminal(term);
-	}
 }
 
 /*
@@ -943,7 +496,7 @@ feed_readline(void)
 	do {
 		rl_callback_read_char();
 	} while (in.installed && in.pos < in.len && !in.eof &&
-	    out_pending() < OUT_HIGH);
+	    tty_pending() < OUT_HIGH);
 	drain_queue();
 	if (in.eof && in.installed) {
 		shell_exit(0);
@@ -957,8 +510,8 @@ run_interactive(void)
 	struct pollfd pfd[4];
 	int sfd;
 
-	setup_terminal();
-	open_out();
+	tty_setup();
+	tty_open_out();
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGWINCH);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
@@ -976,10 +529,10 @@ run_interactive(void)
 		int type, n;
 		size_t len = 0;
 
-		if (out_pending() >= OUT_HIGH && !tty.blocked) {
-			flush_out();
+		if (tty_pending() >= OUT_HIGH && !tty.blocked) {
+			tty_flush();
 		}
-		full = out_pending() >= OUT_HIGH;
+		full = tty_pending() >= OUT_HIGH;
 		/* Keys read but not yet given to readline go first. */
 		if (!full && in.installed && (in.pos < in.len || in.eof)) {
 			feed_readline();
@@ -994,10 +547,10 @@ run_interactive(void)
 		 * handled (more records, more keys): all of it goes out in
 		 * the same write.  Only then write, and wait.
 		 */
-		if (out_pending() == 0 || tty.blocked) {
+		if (tty_pending() == 0 || tty.blocked) {
 			report_screen();
 		}
-		n = poll(pfd, 4, out_pending() > 0 && !tty.blocked ? 0 : -1);
+		n = poll(pfd, 4, tty_pending() > 0 && !tty.blocked ? 0 : -1);
 		if (n < 0) {
 			if (errno == EINTR) {
 				continue;
@@ -1005,17 +558,17 @@ run_interactive(void)
 			fatal("poll failed");
 		}
 		if (n == 0) {
-			flush_out();
+			tty_flush();
 			continue;
 		}
 		if (pfd[3].revents != 0) {
-			flush_out();
+			tty_flush();
 		}
 		if (pfd[2].revents & POLLIN) {
 			struct signalfd_siginfo si;
 
 			(void)!read(sfd, &si, sizeof(si));
-			note_size();
+			tty_note_size();
 			if (in.installed) {
 				rl_resize_terminal();
 			} else {
@@ -1034,7 +587,7 @@ run_interactive(void)
 		if (in.installed &&
 		    (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))) {
 			/* Everything read so far, not one key per poll. */
-			if (read_input() || in.eof) {
+			if (keys_read() || in.eof) {
 				feed_readline();
 			}
 		} else if (pfd[0].revents & (POLLHUP | POLLERR)) {
@@ -1074,7 +627,7 @@ run_lines(void)
 	bool too_long;
 	int status = 0;
 
-	while (read_line(&line, in.max_line, &too_long)) {
+	while (keys_read_line(&line, in.max_line, &too_long)) {
 		if (too_long) {
 			fprintf(stderr, ERR_LINE_DISCARDED "\n", in.max_line);
 			status = 1;
@@ -1104,7 +657,7 @@ shell_exit(int status)
 
 	fflush(stdout);
 	fflush(stderr);
-	drain_out();
+	tty_drain();
 	snprintf(st, sizeof(st), "%d", status);
 	(void)record_send(SHELL_FD, REC_STATUS, st, strlen(st));
 	exit(status);
@@ -1133,7 +686,6 @@ shell_run(const char *command)
 	}
 	shell_exit(run_lines());
 }
-
 
 void
 shell_init(void)
