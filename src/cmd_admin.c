@@ -41,20 +41,13 @@ cmd_broadcast(struct cmd_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
-/* End a user's sessions with a notice; returns how many. */
-static int
-end_sessions(const char *user, const char *text)
-{
-	return router_end_sessions(user, END_KICKED, text);
-}
-
 int
 cmd_kick(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	char *reason = argc > 2 ? render_text(argv[2], strlen(argv[2])) : NULL;
 	char *text = xasprintf(MSG_KICKED, reason ? ": " : "",
 	    reason ? reason : "");
-	int n = end_sessions(argv[1], text);
+	int n = router_end_sessions(argv[1], END_KICKED, text);
 
 	free(text);
 	free(reason);
@@ -126,7 +119,7 @@ cmd_userdel(struct cmd_ctx *ctx, int argc, char **argv)
 		ctx_errorf(ctx, "error: %s", err);
 		return 1;
 	}
-	end_sessions(argv[1], MSG_ACCOUNT_DELETED);
+	router_end_sessions(argv[1], END_REMOVED, MSG_ACCOUNT_DELETED);
 	ctx_printf(ctx, MSG_USER_DELETED, argv[1]);
 	return 0;
 }
@@ -145,7 +138,7 @@ set_locked(struct cmd_ctx *ctx, const char *user, bool locked)
 		return 1;
 	}
 	if (locked) {
-		end_sessions(user, MSG_ACCOUNT_LOCKED);
+		router_end_sessions(user, END_LOCKED, MSG_ACCOUNT_LOCKED);
 	}
 	ctx_printf(ctx, locked ? MSG_USER_LOCKED : MSG_USER_UNLOCKED, user);
 	return 0;

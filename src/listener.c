@@ -309,6 +309,7 @@ listener_main(void *arg)
 		flush_refusals();
 		ratelimit_report();
 		router_flush_notices();
+		router_check_accounts();
 		notify_alive();
 		w = wait_or_stop(fd, stop_fd, wake);
 		if (w == WAIT_ERROR) {

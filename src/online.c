@@ -23,6 +23,8 @@ static const char *const reason_names[] = {
 	[END_KICKED] = "kicked",
 	[END_IDLE] = "idle",
 	[END_PROTOCOL] = "protocol",
+	[END_LOCKED] = "locked",
+	[END_REMOVED] = "removed",
 };
 
 const char *

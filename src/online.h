@@ -26,6 +26,8 @@ enum end_reason {
 	END_KICKED,	/* an admin ended it */
 	END_IDLE,	/* IdleTimeout passed without input */
 	END_PROTOCOL,	/* the client broke the protocol (its window) */
+	END_LOCKED,	/* the account was locked */
+	END_REMOVED,	/* the account was deleted */
 };
 
 struct session {

@@ -13,11 +13,13 @@
 
 #include "chat.h"
 #include "mailbox.h"
+#include "messages.h"
 #include "online.h"
 #include "prefs.h"
 #include "record.h"
 #include "router.h"
 #include "store.h"
+#include "userdb.h"
 
 #define BUCKETS 4096
 
@@ -374,4 +376,32 @@ router_session_count(void)
 	n = nsessions;
 	pthread_mutex_unlock(&lock);
 	return n;
+}
+
+void
+router_check_accounts(void)
+{
+	static unsigned long checked;	/* under lock */
+	struct userdb *db = userdb_acquire();
+
+	if (db == NULL) {
+		return;
+	}
+	pthread_mutex_lock(&lock);
+	if (userdb_generation(db) != checked) {
+		checked = userdb_generation(db);
+		FOR_EACH_SESSION(s) {
+			const struct user *u = userdb_find(db, s->user);
+
+			if (u == NULL) {
+				online_request_end(s, END_REMOVED,
+				    MSG_ACCOUNT_DELETED);
+			} else if (u->locked) {
+				online_request_end(s, END_LOCKED,
+				    MSG_ACCOUNT_LOCKED);
+			}
+		}
+	}
+	pthread_mutex_unlock(&lock);
+	userdb_release(db);
 }

@@ -57,5 +57,11 @@ int router_broadcast(const char *text);
 /* Call fn for every session, with the router locked: fn must not block. */
 void router_foreach(void (*fn)(struct session *, void *), void *arg);
 unsigned router_session_count(void);
+/*
+ * When the users table changed since the last call, end the sessions of
+ * accounts that are gone (END_REMOVED) or locked (END_LOCKED) in it.
+ * Each session looks its role up again at its next command (session.c).
+ */
+void router_check_accounts(void);
 
 #endif

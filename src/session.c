@@ -41,6 +41,7 @@
 #include "router.h"
 #include "session_int.h"
 #include "store.h"
+#include "userdb.h"
 #include "util.h"
 
 static void
@@ -146,6 +147,66 @@ core_cb(socket_t fd, int revents, void *userdata)
 	return 0;
 }
 
+/* The commands this user may run, for the shell's completion. */
+static void
+send_commands(struct sess *s)
+{
+	struct buf b = { 0 };
+
+	for (size_t i = 0; i < command_count(); i++) {
+		const struct command *c = command_get(i);
+
+		if (!(c->flags & CMD_ADMIN) || s->pub.role == ROLE_ADMIN) {
+			buf_append(&b, c->name, strlen(c->name) + 1);
+		}
+	}
+	mailbox_push(s->pub.mbox, REC_COMMANDS, b.data, b.len, 0);
+	buf_free(&b);
+}
+
+/*
+ * The account as the users table has it now, looked up again only when
+ * the table changed: a reload may have demoted or promoted it (the role
+ * of this command and of completion), or removed or locked it (false:
+ * the line is not run, and the session ends; router_check_accounts ends
+ * the others).  Runs without the session's lock.
+ */
+static bool
+refresh_account(struct sess *s)
+{
+	struct userdb *db;
+	const struct user *u;
+	bool changed;
+
+	if (userdb_generation(NULL) == s->users_seen) {
+		return true;
+	}
+	db = userdb_acquire();
+	if (db == NULL) {
+		return true;
+	}
+	s->users_seen = userdb_generation(db);
+	u = userdb_find(db, s->pub.user);
+	if (u == NULL || u->locked) {
+		userdb_release(db);
+		online_request_end(&s->pub, u == NULL ? END_REMOVED : END_LOCKED,
+		    u == NULL ? MSG_ACCOUNT_DELETED : MSG_ACCOUNT_LOCKED);
+		return false;
+	}
+	changed = u->role != s->pub.role;
+	s->pub.role = u->role;
+	s->run.ctx.role = u->role;
+	userdb_release(db);
+	if (changed) {
+		info("session %lu of %s: role now %s (users file)", s->pub.id,
+		    s->pub.user, s->pub.role == ROLE_ADMIN ? "admin" : "user");
+		if (s->has_pty && s->command == NULL) {
+			send_commands(s);	/* what completion offers */
+		}
+	}
+	return true;
+}
+
 /*
  * Run the line core_cb read, with the session's lock released: a command
  * may wait for the store, and meanwhile the mailbox thread shows what
@@ -168,6 +229,10 @@ run_deferred(struct sess *s)
 	switch (type) {
 	case REC_LINE:
 		runner_cancel(&s->run);
+		if (!is_logout(data) && !refresh_account(s)) {
+			send_done(s, 1);
+			break;
+		}
 		/* logout always works, flood or not. */
 		if (!is_logout(data) && !ratelimit_take(s->pub.user)) {
 			char *e = xasprintf(ERR_RATE_LIMIT, options.message_rate,
@@ -206,23 +271,6 @@ sess_wake_cb(socket_t fd, int revents, void *userdata)
 		s->end_deadline = now_ms() + options.shutdown_grace * 1000;
 	}
 	return 0;
-}
-
-/* The commands this user may run, for the shell's completion. */
-static void
-send_commands(struct sess *s)
-{
-	struct buf b = { 0 };
-
-	for (size_t i = 0; i < command_count(); i++) {
-		const struct command *c = command_get(i);
-
-		if (!(c->flags & CMD_ADMIN) || s->pub.role == ROLE_ADMIN) {
-			buf_append(&b, c->name, strlen(c->name) + 1);
-		}
-	}
-	mailbox_push(s->pub.mbox, REC_COMMANDS, b.data, b.len, 0);
-	buf_free(&b);
 }
 
 static int

@@ -54,6 +54,7 @@ auth_password_cb(ssh_session ssh, const char *user, const char *password,
 	r = db != NULL ? userdb_authenticate(db, user, password,
 	    strlen(password), &role) : AUTH_FAIL;
 	known = db != NULL && userdb_find(db, user) != NULL;
+	s->users_seen = userdb_generation(db);
 	userdb_release(db);
 	if (r != AUTH_FAIL) {
 		/* A locked account is let in only to be told so. */

@@ -31,6 +31,7 @@ struct sess {
 	struct ssh_server_callbacks_struct scb;
 	struct ssh_channel_callbacks_struct ccb;
 	int auth_tries;
+	unsigned long users_seen;	/* userdb_generation() of the role */
 	struct gate_conn *gate;	/* until authenticated or ended */
 	bool authed, want_shell, has_pty, disconnect, locked, idle_warned;
 	bool no_color;		/* the client sent NO_COLOR */

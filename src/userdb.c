@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@ static struct {
 	struct stat bad;		/* the last version that failed */
 	bool have_bad;
 	bool stat_failed;		/* logged that the file is gone */
+	atomic_ulong generation;	/* tables put in force so far */
 } live = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 };
@@ -110,6 +112,7 @@ reload_locked(const struct stat *st, struct userdb **old, char *err,
 		*old = unref_locked(live.cur);
 	}
 	live.cur = db;
+	db->generation = atomic_fetch_add(&live.generation, 1) + 1;
 	live.st = *st;
 	live.have_bad = false;
 	info("%s: loaded %zu users", live.path, db->n);
@@ -295,4 +298,10 @@ userdb_shutdown(void)
 	live.stat_failed = false;
 	userdb_mutex_unlock(&live.lock);
 	userdb_free(old);
+}
+
+unsigned long
+userdb_generation(const struct userdb *db)
+{
+	return db != NULL ? db->generation : atomic_load(&live.generation);
 }

@@ -66,6 +66,13 @@ bool userdb_valid_name(const char *name);
  */
 int userdb_init(const char *path, char *err, size_t errlen);
 struct userdb *userdb_acquire(void);
+/*
+ * The number of a live table (db), or of the newest one (db NULL): it
+ * grows by one each time a reload (userdb_acquire finding the file
+ * changed, userdb_reload, an admin edit) puts a table in force.  Any
+ * thread, no lock.
+ */
+unsigned long userdb_generation(const struct userdb *db);
 void userdb_release(struct userdb *db);
 /* Re-read now; returns -1 with err set (old table kept) on a bad file. */
 int userdb_reload(char *err, size_t errlen);

@@ -23,6 +23,7 @@ struct userdb {
 	 */
 	const char *dummy;
 	unsigned refs;			/* live tables only, under live.lock */
+	unsigned long generation;	/* live tables: userdb_generation() */
 };
 
 /*
