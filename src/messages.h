@@ -63,6 +63,7 @@
 #define ERR_NOT_ONLINE "error: %s is not online"
 #define ERR_RATE_LIMIT "error: slow down: at most %d lines a second (bursts of %d); that line was not run"
 #define ERR_SERVER_FULL "The server is full (%d sessions). Try again later."
+#define ERR_EXEC_EMPTY "sshchat: empty command (try: help)"
 #define ERR_EXEC_TOO_LONG "sshchat: command too long (%zu bytes; at most %d, MaxLineLength)"
 #define ERR_TOO_MANY_SESSIONS "Too many sessions for %s (at most %d). Log out of one first."
 #define MSG_INPUT_SLOWED "note: input is arriving faster than %d bytes a second; reading it more slowly (nothing is lost)"

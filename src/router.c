@@ -26,6 +26,9 @@
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct session *table[BUCKETS];
 static unsigned nsessions;
+/* Admitted (router_admit) and not yet added: nothing is delivered to them. */
+static struct session *admitted;
+static unsigned nadmitted;
 
 static void flush_notices_locked(void);
 
@@ -46,12 +49,55 @@ hash(const char *s)
 	return str_hash(s) % BUCKETS;
 }
 
+/* Take s off the admitted list, if it is there; the lock is held. */
+static void
+unadmit_locked(struct session *s)
+{
+	for (struct session **pp = &admitted; *pp != NULL;
+	    pp = &(*pp)->router_next) {
+		if (*pp == s) {
+			*pp = s->router_next;
+			nadmitted--;
+			return;
+		}
+	}
+}
+
+enum router_admit
+router_admit(struct session *s, unsigned max_total, unsigned max_user)
+{
+	unsigned mine = 0;
+	enum router_admit r = ROUTER_ADMITTED;
+
+	pthread_mutex_lock(&lock);
+	unadmit_locked(s);
+	for (struct session *o = table[hash(s->user)]; o != NULL;
+	    o = o->router_next) {
+		mine += strcmp(o->user, s->user) == 0;
+	}
+	for (struct session *o = admitted; o != NULL; o = o->router_next) {
+		mine += strcmp(o->user, s->user) == 0;
+	}
+	if (nsessions + nadmitted >= max_total) {
+		r = ROUTER_FULL;
+	} else if (mine >= max_user) {
+		r = ROUTER_USER_FULL;
+	} else {
+		s->router_next = admitted;
+		admitted = s;
+		nadmitted++;
+	}
+	pthread_mutex_unlock(&lock);
+	return r;
+}
+
 void
 router_add(struct session *s)
 {
 	unsigned h = hash(s->user);
 
 	pthread_mutex_lock(&lock);
+	unadmit_locked(s);
 	s->router_next = table[h];
 	table[h] = s;
 	nsessions++;
@@ -64,6 +110,7 @@ router_remove(struct session *s)
 	struct session **pp;
 
 	pthread_mutex_lock(&lock);
+	unadmit_locked(s);
 	for (pp = &table[hash(s->user)]; *pp != NULL;
 	    pp = &(*pp)->router_next) {
 		if (*pp == s) {

@@ -16,6 +16,21 @@
 void router_add(struct session *s);
 void router_remove(struct session *s);
 
+enum router_admit {
+	ROUTER_ADMITTED = 0,
+	ROUTER_FULL,		/* max_total sessions */
+	ROUTER_USER_FULL,	/* max_user sessions of this user */
+};
+/*
+ * Take a place for s (its user set) if there are fewer than max_total
+ * sessions and fewer than max_user of its user, counting the places
+ * taken and not yet filled: one step, so that sessions set up at once
+ * cannot all pass the check.  router_add() fills the place,
+ * router_remove() gives it back (either may come without one).
+ */
+enum router_admit router_admit(struct session *s, unsigned max_total,
+    unsigned max_user);
+
 struct store_message;
 
 /*

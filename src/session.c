@@ -605,6 +605,7 @@ sess_run(struct sess *s)
 			ssh_blocking_flush(s->ssh, 1000);
 		}
 	}
+	router_remove(&s->pub);	/* the place router_admit took, if unused */
 	info("disconnecting %s", s->pub.addr);
 	ssh_disconnect(s->ssh);
 	if (s->relay.ev != NULL) {

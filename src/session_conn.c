@@ -30,6 +30,12 @@
 #include "userdb.h"
 #include "util.h"
 
+/*
+ * An authenticated connection over MaxSessions or MaxSessionsPerUser
+ * holds no place: it has this long to ask for a shell and be told why.
+ */
+#define OVER_LIMIT_GRACE_MS 10000
+
 bool
 sess_connection_lost(struct sess *s)
 {
@@ -62,6 +68,16 @@ auth_password_cb(ssh_session ssh, const char *user, const char *password,
 		s->pub.role = role;
 		s->authed = true;
 		s->locked = r == AUTH_LOCKED;
+		/*
+		 * The session's place is taken now, so a connection that
+		 * logged in counts against the limits before it asks for a
+		 * shell (or never does), and the check and the taking are one
+		 * step (router_admit).
+		 */
+		s->admit = s->locked ? ROUTER_FULL : router_admit(&s->pub,
+		    (unsigned)options.max_sessions,
+		    (unsigned)options.max_sessions_per_user);
+		s->authed_ms = now_ms();
 		gate_authenticated(s->gate);
 		s->gate = NULL;
 		info("password accepted for %s from %s%s", user, s->pub.addr,
@@ -265,16 +281,18 @@ refuse_locked(struct sess *s)
 	close_channel_with(s, MSG_LOCKED_LOGIN);
 }
 
-/* MaxSessions and MaxSessionsPerUser; a refusal is told to the client. */
+/*
+ * MaxSessions and MaxSessionsPerUser, as router_admit() found them at
+ * authentication; a refusal is told to the client.
+ */
 static bool
 session_allowed(struct sess *s)
 {
 	char *text = NULL;
 
-	if (router_session_count() >= (unsigned)options.max_sessions) {
+	if (s->admit == ROUTER_FULL) {
 		text = xasprintf(ERR_SERVER_FULL, options.max_sessions);
-	} else if (router_user_sessions(s->pub.user) >=
-	    (unsigned)options.max_sessions_per_user) {
+	} else if (s->admit == ROUTER_USER_FULL) {
 		text = xasprintf(ERR_TOO_MANY_SESSIONS, s->pub.user,
 		    options.max_sessions_per_user);
 	}
@@ -297,6 +315,13 @@ sess_admit(struct sess *s)
 		return false;
 	}
 	if (!session_allowed(s)) {
+		return false;
+	}
+	if (s->command != NULL && s->command[strspn(s->command, " \t")] == '\0') {
+		/* Not a shell that waits on stdin: there is nothing to run. */
+		info("session %lu of %s: empty exec command refused", s->pub.id,
+		    s->pub.user);
+		close_channel_with(s, ERR_EXEC_EMPTY);
 		return false;
 	}
 	if (s->command != NULL &&
@@ -436,6 +461,13 @@ sess_handshake(struct sess *s)
 		if (now_ms() > deadline) {
 			info("login grace time (%ds) exceeded for %s",
 			    options.login_grace_time, s->pub.addr);
+			return false;
+		}
+		if (s->authed && s->admit != ROUTER_ADMITTED && !s->locked &&
+		    now_ms() - s->authed_ms > OVER_LIMIT_GRACE_MS) {
+			/* Not counted by any limit: it may not linger. */
+			info("%s, over a session limit, asked for no shell "
+			    "within %d s", s->pub.addr, OVER_LIMIT_GRACE_MS / 1000);
 			return false;
 		}
 	}

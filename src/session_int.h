@@ -18,6 +18,7 @@
 
 #include "online.h"
 #include "relay.h"
+#include "router.h"
 #include "runner.h"
 #include "screen.h"
 #include "spawn.h"
@@ -32,6 +33,8 @@ struct sess {
 	struct ssh_channel_callbacks_struct ccb;
 	int auth_tries;
 	unsigned long users_seen;	/* userdb_generation() of the role */
+	enum router_admit admit;	/* at authentication (router_admit) */
+	int64_t authed_ms;
 	struct gate_conn *gate;	/* until authenticated or ended */
 	bool authed, want_shell, has_pty, disconnect, locked, idle_warned;
 	bool no_color;		/* the client sent NO_COLOR */
