@@ -63,4 +63,12 @@ mkdir -p state
 chmod 700 state
 echo "quickstart: demo users alice/wonderland, bob/builder, carol/christmas"
 echo "quickstart: try: ssh -p 2222 alice@localhost   (Ctrl-C here stops the server)"
-exec ./sshchatd -D -l 127.0.0.1 -p 2222 -u UserRecords.csv -S state
+# As root the daemon wants User named (sshchatd.conf(5)): this demo on
+# the loopback address runs its shells as you; a real server names an
+# unprivileged account (the Debian package's is _sshchat).
+as_user=""
+if [ "$(id -u)" -eq 0 ]; then
+	as_user="-o User=root"
+fi
+# shellcheck disable=SC2086
+exec ./sshchatd -D -l 127.0.0.1 -p 2222 -u UserRecords.csv -S state $as_user

@@ -153,8 +153,10 @@ start_daemon() {	# users-file; sets daemon_pid, port
 	run_no=$((run_no + 1))
 	local dir=$tmp/d$run_no
 	mkdir -p "$dir"
+	# shellcheck disable=SC2046
 	"$SSHCHATD" -D -p 0 -S "$dir/state" -u "$1" -l 127.0.0.1 \
-	    -f "$tmp/sshchatd.conf" >"$dir/out" 2>&1 &
+	    -f "$tmp/sshchatd.conf" $([ "$(id -u)" -eq 0 ] && echo -o User=root) \
+	    >"$dir/out" 2>&1 &
 	daemon_pid=$!
 	port=""
 	for i in $(seq 100); do

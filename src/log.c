@@ -184,6 +184,34 @@ log_msg(enum log_level l, const char *func, const char *fmt, ...)
 	free(text);
 }
 
+char *
+log_token(const char *text, size_t max)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	struct buf b = { 0 };
+	size_t i;
+
+	for (i = 0; text[i] != '\0' && i < max; i++) {
+		unsigned char c = (unsigned char)text[i];
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || strchr("_.@:+-", c) != NULL) {
+			buf_append(&b, &text[i], 1);
+		} else {
+			char e[3] = { '%', hex[c >> 4], hex[c & 15] };
+
+			buf_append(&b, e, 3);
+		}
+	}
+	if (text[i] != '\0') {
+		buf_append(&b, "...", 3);
+	}
+	if (b.data == NULL) {
+		buf_append(&b, "", 0);
+	}
+	return b.data;
+}
+
 void
 event_log(const char *event, ...)
 {

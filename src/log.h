@@ -45,6 +45,14 @@ void log_msg(enum log_level level, const char *func, const char *fmt, ...)
 void event_log(const char *event, ...) __attribute__((sentinel));
 
 /*
+ * Text a client chose (a user name it tried, say), made one token for a
+ * server.log line: every byte outside [A-Za-z0-9_.@:+-] as %XX, so
+ * spaces cannot make it read as more of the line, cut after max bytes
+ * with "..." added.  A valid user name is unchanged.  Malloc'd.
+ */
+char *log_token(const char *text, size_t max);
+
+/*
  * Install the libssh log callback and level for the calling thread
  * (libssh 0.10 keeps both per thread).  session_id tags each line.
  */

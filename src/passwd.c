@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -390,11 +391,157 @@ plain_equal(const char *pw, size_t pwlen, const char *stored)
 	return ok;
 }
 
+/*
+ * What a check with each method and cost takes here, as measured: the
+ * floor of a failure (passwd_cost).  A kind is measured the first time a
+ * floor needs it, and each check of that kind moves its figure an
+ * eighth of the way to what the check took, so the floor follows the
+ * machine's load.
+ */
+#define KINDS_MAX 32
+static struct kind_cost {
+	char params[64];
+	long long ns;
+} kind_costs[KINDS_MAX];
+static size_t nkind_costs;
+static pthread_mutex_t kind_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static long long
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* The kind of hash h, under kind_lock; NULL if not measured. */
+static struct kind_cost *
+kind_find(const char *h)
+{
+	size_t n = passwd_params_len(h);
+
+	for (size_t i = 0; i < nkind_costs; i++) {
+		if (strlen(kind_costs[i].params) == n &&
+		    strncmp(kind_costs[i].params, h, n) == 0) {
+			return &kind_costs[i];
+		}
+	}
+	return NULL;
+}
+
+/* A check of hash h took ns: its kind's figure moves toward it. */
+static void
+kind_note(const char *h, long long ns)
+{
+	struct kind_cost *k;
+
+	pthread_mutex_lock(&kind_lock);
+	k = kind_find(h);
+	if (k != NULL) {
+		k->ns += (ns - k->ns) / 8;
+	}
+	pthread_mutex_unlock(&kind_lock);
+}
+
+/* What a check of hash h's kind takes; measured now if never before. */
+static long long
+kind_cost(const char *h)
+{
+	struct kind_cost *k;
+	long long t0, ns;
+	size_t n = passwd_params_len(h);
+
+	pthread_mutex_lock(&kind_lock);
+	k = kind_find(h);
+	ns = k != NULL ? k->ns : -1;
+	pthread_mutex_unlock(&kind_lock);
+	if (ns >= 0 || n == 0 || n >= sizeof(k->params)) {
+		return ns < 0 ? 0 : ns;
+	}
+	t0 = mono_ns();
+	(void)crypt_check("a password nobody has", h);
+	ns = mono_ns() - t0;
+	pthread_mutex_lock(&kind_lock);
+	if (kind_find(h) == NULL && nkind_costs < KINDS_MAX) {
+		k = &kind_costs[nkind_costs++];
+		memcpy(k->params, h, n);
+		k->params[n] = '\0';
+		k->ns = ns;
+	}
+	pthread_mutex_unlock(&kind_lock);
+	return ns;
+}
+
+void
+passwd_cost_build(struct passwd_cost *c, const char *const *hashes, size_t n)
+{
+	memset(c, 0, sizeof(*c));
+	c->dummy = passwd_pick_dummy(hashes, n);
+	c->kinds = xcalloc(n == 0 ? 1 : n, sizeof(*c->kinds));
+	for (size_t i = 0; i < n; i++) {
+		size_t j, len = passwd_params_len(hashes[i]);
+
+		for (j = 0; j < c->nkinds; j++) {
+			if (passwd_params_len(c->kinds[j]) == len &&
+			    strncmp(c->kinds[j], hashes[i], len) == 0) {
+				break;
+			}
+		}
+		if (j == c->nkinds && len > 0) {
+			c->kinds[c->nkinds++] = hashes[i];
+		}
+	}
+}
+
+void
+passwd_cost_free(struct passwd_cost *c)
+{
+	free(c->kinds);
+	memset(c, 0, sizeof(*c));
+}
+
+long long
+passwd_cost_floor_ns(const struct passwd_cost *c)
+{
+	long long floor = 0;
+
+	for (size_t i = 0; c != NULL && i < c->nkinds; i++) {
+		long long ns = kind_cost(c->kinds[i]);
+
+		if (ns > floor) {
+			floor = ns;
+		}
+	}
+	return floor;
+}
+
+/* Sleep until start_ns + floor_ns has passed. */
+static void
+pad_to(long long start_ns, long long floor_ns)
+{
+	long long left = start_ns + floor_ns - mono_ns();
+
+	if (left > 0) {
+		struct timespec ts = {
+			.tv_sec = (time_t)(left / 1000000000LL),
+			.tv_nsec = (long)(left % 1000000000LL),
+		};
+
+		while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
+			;
+		}
+	}
+}
+
 /* See passwd.h. */
 bool
-passwd_verify(const char *stored, bool plaintext, const char *dummy,
-    const char *password, size_t len)
+passwd_verify(const char *stored, bool plaintext,
+    const struct passwd_cost *cost, const char *password, size_t len)
 {
+	const char *dummy = cost != NULL ? cost->dummy : NULL;
+	const char *checked = NULL;
+	long long t0 = mono_ns();
 	char *pw;
 	size_t cut;
 	bool ok = false;
@@ -415,6 +562,7 @@ passwd_verify(const char *stored, bool plaintext, const char *dummy,
 	if (stored != NULL && !plaintext) {
 		pw[cut] = '\0';
 		ok = crypt_check(pw, stored) && cut == len;
+		checked = stored;
 	} else {
 		if (dummy == NULL) {
 			dummy = dummy_hash;
@@ -430,10 +578,18 @@ passwd_verify(const char *stored, bool plaintext, const char *dummy,
 		if (!ok) {
 			pw[cut] = '\0';
 			(void)crypt_check(pw, dummy);
+			checked = dummy;
 		}
 	}
 	secure_zero(pw, len + 1);
 	free(pw);
+	if (checked != NULL) {
+		kind_note(checked, mono_ns() - t0);
+	}
+	if (!ok) {
+		/* As long as the slowest kind of hash in the table takes. */
+		pad_to(t0, passwd_cost_floor_ns(cost));
+	}
 	return ok;
 }
 

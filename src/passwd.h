@@ -34,15 +34,36 @@ size_t passwd_params_len(const char *h);
 const char *passwd_pick_dummy(const char *const *hashes, size_t n);
 
 /*
+ * What a failed check of one users table costs.  dummy is checked for a
+ * user that has no hash (NULL: passwd's own yescrypt one); kinds holds
+ * one hash of each method and cost in the table, and a failure takes at
+ * least as long as a check of the slowest of them does here, so that an
+ * account whose method is cheaper than the rest cannot be told from an
+ * unknown name by its time.  Built from the table's hashes (none: no
+ * floor); the hashes must outlive it.
+ */
+struct passwd_cost {
+	const char *dummy;
+	const char **kinds;
+	size_t nkinds;
+};
+void passwd_cost_build(struct passwd_cost *c, const char *const *hashes,
+    size_t n);
+void passwd_cost_free(struct passwd_cost *c);
+/* The time a failure against c takes at least now, in nanoseconds. */
+long long passwd_cost_floor_ns(const struct passwd_cost *c);
+
+/*
  * Whether password (len bytes) matches stored: a crypt(3) hash, or a
  * legacy plaintext password when plaintext is set.  stored NULL: no
- * such user.  Every failure costs one hash (dummy's, when stored is
- * not a hash; NULL dummy: passwd's own yescrypt one), so the time
- * tells no name apart.  A password of PASSWORD_HASHED_MAX + 1 bytes or
- * more is hashed cut short and never matches a hash.
+ * such user.  Every failure costs one hash (cost's dummy, when stored is
+ * not a hash) and at least cost's floor (cost NULL: passwd's own dummy,
+ * no floor), so the time tells no name apart.  A password of
+ * PASSWORD_HASHED_MAX + 1 bytes or more is hashed cut short and never
+ * matches a hash.
  */
-bool passwd_verify(const char *stored, bool plaintext, const char *dummy,
-    const char *password, size_t len);
+bool passwd_verify(const char *stored, bool plaintext,
+    const struct passwd_cost *cost, const char *password, size_t len);
 
 /*
  * A new hash of password (malloc'd) with method (see passwd_method)

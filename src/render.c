@@ -27,14 +27,20 @@ struct range {
 /*
  * Characters that draw nothing yet change what the reader sees: bidi
  * controls, zero-width and filler characters, variation selectors other
- * than the emoji ones (U+FE0E, U+FE0F), tag characters and private use.
+ * than the emoji ones (U+FE0E, U+FE0F), tag characters and private use;
+ * every format character (general category Cf) of Unicode 15 is here.
  * Noncharacters are tested separately.  The list is explicit because no
  * libc agrees with the next on what is printable.
  */
 static const struct range hidden[] = {
 	{ 0x00ad, 0x00ad },	/* soft hyphen */
 	{ 0x034f, 0x034f },	/* combining grapheme joiner */
+	{ 0x0600, 0x0605 },	/* Arabic number signs (prepended) */
 	{ 0x061c, 0x061c },	/* Arabic letter mark */
+	{ 0x06dd, 0x06dd },	/* Arabic end of ayah */
+	{ 0x070f, 0x070f },	/* Syriac abbreviation mark */
+	{ 0x0890, 0x0891 },	/* Arabic pound and piastre marks above */
+	{ 0x08e2, 0x08e2 },	/* Arabic disputed end of ayah */
 	{ 0x115f, 0x1160 },	/* Hangul fillers */
 	{ 0x17b4, 0x17b5 },	/* Khmer inherent vowels */
 	{ 0x180b, 0x180f },	/* Mongolian selectors, vowel separator */
@@ -48,6 +54,9 @@ static const struct range hidden[] = {
 	{ 0xfeff, 0xfeff },	/* byte order mark, ZWNBSP */
 	{ 0xffa0, 0xffa0 },	/* halfwidth Hangul filler */
 	{ 0xfff9, 0xfffb },	/* interlinear annotation */
+	{ 0x110bd, 0x110bd },	/* Kaithi number sign */
+	{ 0x110cd, 0x110cd },	/* Kaithi number sign above */
+	{ 0x13430, 0x1343f },	/* Egyptian hieroglyph format controls */
 	{ 0x1bca0, 0x1bca3 },	/* shorthand format controls */
 	{ 0x1d173, 0x1d17a },	/* musical formatting */
 	{ 0xe0000, 0xe007f },	/* tags */

@@ -45,6 +45,21 @@ sess_connection_lost(struct sess *s)
 	    !ssh_is_connected(s->ssh);
 }
 
+/*
+ * Like sshd, close once MaxAuthTries failed, before the client could
+ * ask for one more.  ssh_disconnect() is not safe in a callback; a
+ * shutdown of the socket is, and libssh sees the close.
+ */
+static void
+too_many_failures(struct sess *s)
+{
+	if (s->auth_tries >= options.max_auth_tries && !s->disconnect) {
+		info("too many authentication failures from %s", s->pub.addr);
+		shutdown(ssh_get_fd(s->ssh), SHUT_RDWR);
+		s->disconnect = true;
+	}
+}
+
 static int
 auth_password_cb(ssh_session ssh, const char *user, const char *password,
     void *userdata)
@@ -86,9 +101,13 @@ auth_password_cb(ssh_session ssh, const char *user, const char *password,
 	}
 	daemon_stats.failed_logins++;
 	gate_auth_failed(s->gate, user);
-	info("password rejected for %.*s from %s (attempt %d of %d)",
-	    2 * USER_NAME_MAX, user, s->pub.addr, s->auth_tries,
-	    options.max_auth_tries);
+	{
+		char *name = log_token(user, 2 * USER_NAME_MAX);
+
+		info("password rejected for %s from %s (attempt %d of %d)",
+		    name, s->pub.addr, s->auth_tries, options.max_auth_tries);
+		free(name);
+	}
 	{
 		/* A name no account can have is logged cut, not 64 KiB long. */
 		char *shown = strlen(user) > 2 * USER_NAME_MAX ?
@@ -100,16 +119,40 @@ auth_password_cb(ssh_session ssh, const char *user, const char *password,
 		    (char *)NULL);
 		free(shown);
 	}
-	if (s->auth_tries >= options.max_auth_tries) {
-		/*
-		 * Like sshd, close before the client could ask for one more
-		 * password.  ssh_disconnect() is not safe in a callback; a
-		 * shutdown of the socket is, and libssh sees the close.
-		 */
-		info("too many authentication failures from %s", s->pub.addr);
-		shutdown(ssh_get_fd(s->ssh), SHUT_RDWR);
-		s->disconnect = true;
+	too_many_failures(s);
+	return SSH_AUTH_DENIED;
+}
+
+/*
+ * Methods the daemon does not offer count as failed attempts, as sshd
+ * counts them: every publickey request, and every "none" after the
+ * first (the one a client sends to learn the methods).  Else a client
+ * could try them without end until LoginGraceTime.
+ */
+static int
+auth_none_cb(ssh_session ssh, const char *user, void *userdata)
+{
+	struct sess *s = userdata;
+
+	if (s->none_tries++ > 0) {
+		s->auth_tries++;
+		debug("auth method none refused (attempt %d of %d)",
+		    s->auth_tries, options.max_auth_tries);
+		too_many_failures(s);
 	}
+	return SSH_AUTH_DENIED;
+}
+
+static int
+auth_pubkey_cb(ssh_session ssh, const char *user, struct ssh_key_struct *key,
+    char signature_state, void *userdata)
+{
+	struct sess *s = userdata;
+
+	s->auth_tries++;
+	debug("auth method publickey refused (attempt %d of %d)",
+	    s->auth_tries, options.max_auth_tries);
+	too_many_failures(s);
 	return SSH_AUTH_DENIED;
 }
 
@@ -122,7 +165,12 @@ pty_request_cb(ssh_session ssh, ssh_channel chan, const char *term,
 	if (s->sp.pid > 0) {
 		return -1;
 	}
-	debug("pty-req term=%s %dx%d", term, cols, rows);
+	if (log_get_level() >= LOG_DEBUG) {
+		char *t = log_token(term, 64);
+
+		debug("pty-req term=%s %dx%d", t, cols, rows);
+		free(t);
+	}
 	snprintf(s->term, sizeof(s->term), "%s", term);
 	s->cols = cols > 0 && cols < 10000 ? cols : 0;	/* 0: unknown */
 	s->rows = rows > 0 && rows < 10000 ? rows : 0;
@@ -423,6 +471,8 @@ sess_handshake(struct sess *s)
 	memset(&s->scb, 0, sizeof(s->scb));
 	s->scb.userdata = s;
 	s->scb.auth_password_function = auth_password_cb;
+	s->scb.auth_none_function = auth_none_cb;
+	s->scb.auth_pubkey_function = auth_pubkey_cb;
 	s->scb.channel_open_request_session_function = channel_open_cb;
 	ssh_callbacks_init(&s->scb);
 	ssh_set_server_callbacks(s->ssh, &s->scb);

@@ -32,6 +32,7 @@ struct sess {
 	struct ssh_server_callbacks_struct scb;
 	struct ssh_channel_callbacks_struct ccb;
 	int auth_tries;
+	int none_tries;		/* "none" requests (the first is free) */
 	unsigned long users_seen;	/* userdb_generation() of the role */
 	enum router_admit admit;	/* at authentication (router_admit) */
 	int64_t authed_ms;

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
@@ -142,6 +143,47 @@ drain_sig_pipe(void)
 	}
 }
 
+/*
+ * Passwords typed for useradd and passwd go to whoever listens on the
+ * socket: it must be root, this user, or the owner of the socket's
+ * directory (sshchatd's user), the socket its own or root's, and the
+ * directory writable by nobody else (or sticky), so that no one else
+ * could have put a socket there.
+ */
+static void
+check_peer(const char *path)
+{
+	struct ucred cr;
+	socklen_t crlen = sizeof(cr);
+	struct stat ds, ss;
+	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+
+	if (slash == dir) {
+		slash[1] = '\0';
+	} else if (slash != NULL) {
+		*slash = '\0';
+	} else {
+		snprintf(dir, strlen(dir) + 1, ".");
+	}
+	if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) < 0 ||
+	    stat(dir, &ds) < 0 || stat(path, &ss) < 0) {
+		fatal("cannot check who listens on %s: %s", path,
+		    strerror(errno));
+	}
+	if ((ds.st_mode & (S_IWGRP | S_IWOTH)) != 0 &&
+	    (ds.st_mode & S_ISVTX) == 0) {
+		fatal("%s: its directory %s is writable by others (mode %03o): "
+		    "not trusted", path, dir, (unsigned)(ds.st_mode & 07777));
+	}
+	if ((cr.uid != 0 && cr.uid != geteuid() && cr.uid != ds.st_uid) ||
+	    (ss.st_uid != cr.uid && ss.st_uid != 0)) {
+		fatal("%s: the process listening there runs as uid %u, which "
+		    "is neither root, you, nor the owner of %s: not trusted",
+		    path, (unsigned)cr.uid, dir);
+	}
+	free(dir);
+}
+
 static void
 connect_socket(const char *path)
 {
@@ -164,6 +206,7 @@ connect_socket(const char *path)
 		    e == EACCES || e == EPERM ? "only root and sshchatd's user "
 		    "may use it" : "is sshchatd running?");
 	}
+	check_peer(path);
 }
 
 /* Print a record's text, ending it with a newline if it has none. */

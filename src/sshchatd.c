@@ -183,6 +183,11 @@ drop_privileges(const char *admin_path)
 		fatal("User %s: no such user (create it, e.g. useradd --system "
 		    "%s)", options.user, options.user);
 	}
+	if (pw->pw_uid == 0) {
+		warn("User %s: the daemon and the chat shells run as root",
+		    options.user);
+		return;
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
 		char *p = xasprintf("%s%s", options.state_dir, files[i]);
 
@@ -518,6 +523,12 @@ main(int argc, char **argv)
 	}
 	if (listener_check_algorithms(err, sizeof(err)) < 0) {
 		fatal("%s", err);
+	}
+	if (geteuid() == 0 && options.user[0] == '\0') {
+		/* Else every chat shell would run as root, silently. */
+		fatal("started as root with no User: the chat shells would run "
+		    "as root; set User to an unprivileged account (the Debian "
+		    "package's is _sshchat), or to root to run them as root");
 	}
 	if (test_only) {
 		struct userdb *db = userdb_acquire();

@@ -164,7 +164,7 @@ userdb_authenticate(const struct userdb *db, const char *name,
 	n = password == NULL ? 0 : passlen > PASSWORD_MAX ? PASSWORD_MAX :
 	    passlen;
 	ok = passwd_verify(u != NULL ? u->password : NULL,
-	    u != NULL && u->plaintext, db != NULL ? db->dummy : NULL,
+	    u != NULL && u->plaintext, db != NULL ? &db->cost : NULL,
 	    password, n);
 	/* passwd_verify() says yes only to a stored password: u is set. */
 	if (!ok || u == NULL) {

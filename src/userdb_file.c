@@ -226,11 +226,11 @@ byname_cmp(const void *a, const void *b)
 	return ua->line < ub->line ? -1 : ua->line > ub->line;
 }
 
-/* The dummy for unknown users: the hash most users in db resemble. */
-static const char *
-pick_dummy(const struct userdb *db)
+/* What a failed login costs: the dummy and floor from db's hashes. */
+static void
+build_cost(struct userdb *db)
 {
-	const char **h, *best;
+	const char **h;
 	size_t i, n = 0;
 
 	h = xcalloc(db->n == 0 ? 1 : db->n, sizeof(*h));
@@ -239,9 +239,8 @@ pick_dummy(const struct userdb *db)
 			h[n++] = db->users[i].password;
 		}
 	}
-	best = passwd_pick_dummy(h, n);
+	passwd_cost_build(&db->cost, h, n);
 	free(h);
-	return best;
 }
 
 /* Sorts db->byname; returns false with a message on a duplicate name. */
@@ -323,6 +322,7 @@ userdb_free(struct userdb *db)
 		free(db->users[i].password);
 		free(db->users[i].name);
 	}
+	passwd_cost_free(&db->cost);
 	free(db->users);
 	free(db->byname);
 	free(db);
@@ -415,7 +415,7 @@ userdb_parse(const char *name, const char *data, size_t len, char *err,
 	if (!index_names(db, name, err, errlen)) {
 		goto out;
 	}
-	db->dummy = pick_dummy(db);
+	build_cost(db);
 	ok = true;
 out:
 	secure_zero(scratch, LINE_MAX_LEN + FIELDS_MAX + 1);

@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "passwd.h"
+
 #define FILE_MAX	(16 * 1024 * 1024)
 
 struct userdb {
@@ -17,11 +19,12 @@ struct userdb {
 	size_t n;
 	const struct user **byname;	/* sorted by case-folded name */
 	/*
-	 * A hash from this table whose method and cost are the most common
-	 * in it: an unknown user is checked against it, so that a failed
-	 * login costs what a real one does.  NULL: use the global dummy.
+	 * What a failed login costs (passwd.h): a hash from this table
+	 * whose method and cost are the most common in it, checked for an
+	 * unknown user, and the floor set by its slowest kind of hash, so
+	 * that a failed login costs what a real one does.
 	 */
-	const char *dummy;
+	struct passwd_cost cost;
 	unsigned refs;			/* live tables only, under live.lock */
 	unsigned long generation;	/* live tables: userdb_generation() */
 };

@@ -9,6 +9,10 @@ usage:
       N connections log in and open no channel; prints "ready N" once
       all are in, then holds them until a line on stdin (or 60 s) and
       prints "closed".
+  admission.py methods PORT USER PASSWORD N
+      on one connection, up to N "none" requests, then on another up to
+      N publickey requests; prints "none K publickey M": how many each
+      connection got answered before the daemon closed it.
   admission.py exec PORT USER PASSWORD COMMAND
       runs COMMAND as an exec request (it may be empty); prints
       "status S secs T stderr TEXT".
@@ -108,11 +112,42 @@ def run_exec(port, user, password, command):
     t.close()
 
 
+def methods(port, user, n):
+    counts = []
+    for method in ("none", "publickey"):
+        sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        t = paramiko.Transport(sock)
+        t.start_client(timeout=10)
+        key = paramiko.ECDSAKey.generate()
+        answered = 0
+        for _ in range(n):
+            try:
+                if method == "none":
+                    t.auth_none(user)
+                else:
+                    t.auth_publickey(user, key)
+            except paramiko.BadAuthenticationType:
+                answered += 1
+                continue
+            except paramiko.AuthenticationException:
+                answered += 1
+                continue
+            except Exception:
+                break
+            if not t.is_active():
+                break
+        counts.append(answered)
+        t.close()
+    print("none %d publickey %d" % tuple(counts), flush=True)
+
+
 def main():
     mode, port, user, password = sys.argv[1:5]
     port = int(port)
     if mode == "race":
         race(port, user, password, int(sys.argv[5]))
+    elif mode == "methods":
+        methods(port, user, int(sys.argv[5]))
     elif mode == "idle":
         idle(port, user, password, int(sys.argv[5]))
     else:

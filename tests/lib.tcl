@@ -32,6 +32,21 @@ foreach v {SSH_ASKPASS SSH_ASKPASS_REQUIRE DISPLAY SSH_AUTH_SOCK} {
 	unset -nocomplain env($v)
 }
 
+# Started as root, the daemon refuses to run the chat shells as root
+# unless User says so (sshchatd.conf(5)): the tests, which run as root
+# in CI, say so through a wrapper, so every way they start it does.
+proc root_wrapper {} {
+	global sshchatd
+	if {[exec id -u] != 0} {
+		return
+	}
+	set w [make_tmpdir]/sshchatd-as-root
+	set fh [open $w w 0700]
+	puts $fh "#!/bin/sh\nexec '$sshchatd' -o User=root \"\$@\""
+	close $fh
+	set sshchatd $w
+}
+
 proc make_tmpdir {} {
 	global tmpdir
 	if {$tmpdir eq ""} {
@@ -41,6 +56,8 @@ proc make_tmpdir {} {
 	}
 	return $tmpdir
 }
+
+root_wrapper
 
 # The test users file, copied so a test may edit it.
 proc users_file {} {

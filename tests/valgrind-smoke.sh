@@ -23,7 +23,8 @@ chmod 600 "$tmp/users.csv"
 valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite \
     --show-leak-kinds=definite --error-exitcode=99 --log-file="$tmp/vg.log" \
     "$build/sshchatd" -D -l 127.0.0.1 -p 0 -S "$tmp/state" -u "$tmp/users.csv" \
-    -o LogLevel=debug >"$tmp/out" 2>&1 &
+    -o LogLevel=debug $([ "$(id -u)" -eq 0 ] && echo -o User=root) \
+    >"$tmp/out" 2>&1 &
 vpid=$!
 port=""
 i=0
