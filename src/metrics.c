@@ -299,7 +299,7 @@ metrics_tick(void)
 			failing = true;
 		}
 	} else if (failing) {
-		info("MetricsFile: %s written again", options.metrics_file);
+		info("MetricsFile %s: written again", options.metrics_file);
 		failing = false;
 	}
 }
