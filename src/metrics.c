@@ -254,29 +254,31 @@ write_file(const char *path, char *err, size_t errlen)
 {
 	struct buf b = { 0 };
 	char *tmp = xasprintf("%s.tmp", path);
-	int fd, rc = -1;
+	bool ok;
+	int fd;
 
 	metrics_format(&b);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
 	    0644);
-	if (fd < 0) {
+	ok = fd >= 0 && fchmod(fd, 0644) == 0 &&
+	    write_all(fd, b.data, b.len) == 0;
+	if (!ok) {
 		set_err(err, errlen, "%s: %s", tmp, strerror(errno));
-	} else if (fchmod(fd, 0644) < 0 || write_all(fd, b.data, b.len) < 0) {
-		set_err(err, errlen, "%s: %s", tmp, strerror(errno));
-		close(fd);
-	} else if (close(fd) < 0) {
-		set_err(err, errlen, "%s: %s", tmp, strerror(errno));
-	} else if (rename(tmp, path) < 0) {
-		set_err(err, errlen, "rename to %s: %s", path, strerror(errno));
-	} else {
-		rc = 0;
 	}
-	if (rc < 0 && fd >= 0) {
+	if (fd >= 0 && close(fd) < 0 && ok) {
+		set_err(err, errlen, "%s: %s", tmp, strerror(errno));
+		ok = false;
+	}
+	if (ok && rename(tmp, path) < 0) {
+		set_err(err, errlen, "rename to %s: %s", path, strerror(errno));
+		ok = false;
+	}
+	if (!ok && fd >= 0) {
 		(void)unlink(tmp);
 	}
 	free(tmp);
 	buf_free(&b);
-	return rc;
+	return ok ? 0 : -1;
 }
 
 void
