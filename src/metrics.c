@@ -163,8 +163,8 @@ metrics_format(struct buf *out)
 	    (unsigned)metrics.preauth);
 
 	head(out, "sshchat_logins_total", "counter",
-	    "Logins that authenticated (ok) or failed, by method and result "
-	    "(the reason= of LOGIN_FAILED).");
+	    "Logins by method and result: ok (a session started) or the "
+	    "reason= of the LOGIN_FAILED event.");
 	for (int i = 0; i < METRIC_LOGIN_RESULTS; i++) {
 		buf_appendf(out, "sshchat_logins_total{method=\"password\","
 		    "result=\"%s\"} %llu\n", login_names[i],
