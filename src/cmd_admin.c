@@ -18,6 +18,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "messages.h"
+#include "metrics.h"
 #include "online.h"
 #include "render.h"
 #include "router.h"
@@ -34,6 +35,7 @@ cmd_broadcast(struct cmd_ctx *ctx, int argc, char **argv)
 	char *text = xasprintf(MSG_BROADCAST, body, ctx->user);
 	int n = router_broadcast(text);
 
+	metrics.messages[METRIC_MSG_BROADCAST]++;
 	ctx_printf(ctx, "broadcast to %d %s", n, n == 1 ? "session" :
 	    "sessions");
 	free(text);
@@ -174,26 +176,30 @@ cmd_reload(struct cmd_ctx *ctx, int argc, char **argv)
 int
 cmd_stats(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	long long uptime = (long long)(time(NULL) - daemon_stats.started);
+	long long started = metrics.started;
+	long long uptime = started > 0 ? (long long)time(NULL) - started : 0;
 	unsigned sessions = router_session_count();
-	unsigned threads = (unsigned)daemon_stats.session_threads;
+	unsigned threads = (unsigned)metrics.session_threads;
 	long long queued = (long long)store_count_undelivered(NULL);
 	long long stored = (long long)store_count_messages();
 	long long size = (long long)store_size();
-	unsigned long long shown = daemon_stats.texts_shown;
-	unsigned long long by_shells = daemon_stats.texts_to_shell;
+	unsigned long long shown = metrics.texts_shown;
+	unsigned long long by_shells = metrics.texts_to_shell;
+	unsigned long long logins = metrics.logins[METRIC_LOGIN_OK];
+	unsigned long long failed = metrics_logins_failed();
+	unsigned long long sent = 0, refused = metrics_messages_refused();
 
+	for (int i = 0; i < METRIC_MSG_KINDS; i++) {
+		sent += i != METRIC_MSG_BROADCAST ? metrics.messages[i] : 0;
+	}
 	if (ctx->json) {
 		ctx_printf(ctx, "{\"uptime\":%lld,\"sessions\":%u,"
 		    "\"connections\":%u,\"logins\":%llu,\"failed_logins\":%llu,"
 		    "\"messages\":%llu,\"rejected\":%llu,\"queued\":%lld,"
 		    "\"stored\":%lld,\"store_bytes\":%lld,"
 		    "\"texts_shown\":%llu,\"texts_by_shells\":%llu}", uptime,
-		    sessions, threads, (unsigned long long)daemon_stats.logins,
-		    (unsigned long long)daemon_stats.failed_logins,
-		    (unsigned long long)daemon_stats.messages,
-		    (unsigned long long)daemon_stats.rejected, queued, stored,
-		    size, shown, by_shells);
+		    sessions, threads, logins, failed, sent, refused, queued,
+		    stored, size, shown, by_shells);
 		return 0;
 	}
 	ctx_printf(ctx,
@@ -206,11 +212,20 @@ cmd_stats(struct cmd_ctx *ctx, int argc, char **argv)
 	    "store           %lld messages, %lld bytes\n"
 	    "texts shown     %llu by the daemon, %llu by shells",
 	    uptime / 86400, uptime / 3600 % 24, uptime / 60 % 60, uptime % 60,
-	    sessions, threads, (unsigned long long)daemon_stats.logins,
-	    (unsigned long long)daemon_stats.failed_logins,
-	    (unsigned long long)daemon_stats.messages,
-	    (unsigned long long)daemon_stats.rejected, queued, stored, size,
-	    shown, by_shells);
+	    sessions, threads, logins, failed, sent, refused, queued, stored,
+	    size, shown, by_shells);
+	return 0;
+}
+
+/* The same counters and more, for Prometheus: metrics.c writes them. */
+int
+cmd_metrics(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct buf b = { 0 };
+
+	metrics_format(&b);
+	ctx_printf(ctx, "%s", b.data);
+	buf_free(&b);
 	return 0;
 }
 

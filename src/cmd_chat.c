@@ -13,10 +13,10 @@
 #include "chat.h"
 #include "command.h"
 #include "conf.h"
-#include "daemon.h"
 #include "log.h"
 #include "mailbox.h"
 #include "messages.h"
+#include "metrics.h"
 #include "online.h"
 #include "prefs.h"
 #include "render.h"
@@ -93,7 +93,7 @@ deliver(void *arg, int64_t msg_id)
 static void
 not_sent(struct cmd_ctx *ctx, const struct sending *s, const char *err)
 {
-	daemon_stats.rejected++;
+	metrics.messages_failed++;
 	ctx_errorf(ctx, s->delivered ? ERR_NOT_SAVED : ERR_NOT_SENT, err);
 }
 
@@ -115,7 +115,7 @@ send_one(struct cmd_ctx *ctx, const char *to, const char *body, size_t len)
 	r = store_append(ctx->user, to, body, len, &msg_id, deliver, &s, err,
 	    sizeof(err));
 	if (r == STORE_FULL_QUEUE) {
-		daemon_stats.rejected++;
+		metrics.refusals[METRIC_LIMIT_MAX_QUEUED]++;
 		ctx_errorf(ctx, ERR_QUEUE_FULL, to, options.max_queued);
 		return -1;
 	}
@@ -125,7 +125,7 @@ send_one(struct cmd_ctx *ctx, const char *to, const char *body, size_t len)
 	}
 	snprintf(id, sizeof(id), "%lld", (long long)msg_id);
 	snprintf(lenstr, sizeof(lenstr), "%zu", len);
-	daemon_stats.messages++;
+	metrics.messages[METRIC_MSG_PRIVATE]++;
 	event_log("MSG", "id", id, "from", ctx->user, "to", to, "len", lenstr,
 	    "text", body, (char *)NULL);
 	if (prefs_away(to, away, sizeof(away)) &&
@@ -245,7 +245,7 @@ say_to_room(struct cmd_ctx *ctx, int kind, const char *body)
 		return 1;
 	}
 	snprintf(id, sizeof(id), "%lld", (long long)msg_id);
-	daemon_stats.messages++;
+	metrics.messages[kind == STORE_ME ? METRIC_MSG_ME : METRIC_MSG_SAY]++;
 	event_log(kind == STORE_ME ? "ME" : "SAY", "id", id, "from", ctx->user,
 	    "text", body, (char *)NULL);
 	if (!ctx->session->interactive) {

@@ -14,6 +14,7 @@
 #include "conf.h"
 #include "log.h"
 #include "messages.h"
+#include "metrics.h"
 #include "online.h"
 #include "record.h"
 #include "prefs.h"
@@ -80,6 +81,8 @@ static const struct command commands[] = {
 	    "SIGHUP)", "reload", 0, 0, CMD_ADMIN | CMD_AUDIT, cmd_reload },
 	{ "stats", "", "uptime, sessions, logins, messages, store size",
 	    "stats", 0, 0, CMD_ADMIN, cmd_stats },
+	{ "metrics", "", "the counters in Prometheus text format (as "
+	    "MetricsFile)", "metrics", 0, 0, CMD_ADMIN, cmd_metrics },
 	{ "log", "[count]", "show the last lines of server_events.log",
 	    "log 50", 0, 1, CMD_ADMIN, cmd_log },
 	{ "shutdown", "[message]", "stop the server after saying goodbye "
@@ -255,6 +258,7 @@ command_run(struct cmd_ctx *ctx, const char *line, size_t len)
 	int argc, max, rc;
 
 	if (len > (size_t)options.max_line_length) {
+		metrics.refusals[METRIC_LIMIT_MAX_LINE_LENGTH]++;
 		ctx_errorf(ctx, ERR_TOO_LONG, options.max_line_length);
 		return 1;
 	}

@@ -110,6 +110,7 @@ int cmd_lock(struct cmd_ctx *, int, char **);
 int cmd_unlock(struct cmd_ctx *, int, char **);
 int cmd_reload(struct cmd_ctx *, int, char **);
 int cmd_stats(struct cmd_ctx *, int, char **);
+int cmd_metrics(struct cmd_ctx *, int, char **);
 int cmd_log(struct cmd_ctx *, int, char **);
 int cmd_shutdown(struct cmd_ctx *, int, char **);
 

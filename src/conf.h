@@ -49,6 +49,8 @@ struct options {
 	int input_burst;
 	int input_window_slack;	/* bytes past the channel window */
 	char *motd_file;	/* message of the day; missing: none */
+	char *metrics_file;	/* Prometheus text, rewritten; empty: none */
+	int metrics_interval;	/* seconds between MetricsFile writes */
 	char *user;		/* started as root: serve as this user */
 	char *shell_zygote;	/* yes: fork shells from one zygote */
 };

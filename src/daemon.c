@@ -1,7 +1,7 @@
 /*
- * Daemon-wide counters and requests.  Requests are delivered as signals
- * to the process, so the main loop's signalfd handles a command exactly
- * as it handles kill(1).
+ * Daemon-wide requests.  Requests are delivered as signals to the
+ * process, so the main loop's signalfd handles a command exactly as it
+ * handles kill(1).
  */
 #include "config.h"
 
@@ -22,7 +22,6 @@
 #include "userdb.h"
 #include "util.h"
 
-struct daemon_stats daemon_stats;
 atomic_bool server_shutting_down;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;

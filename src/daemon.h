@@ -1,6 +1,7 @@
 /*
- * Daemon-wide state that commands read: start time, counters, and the
- * shutdown request an admin command makes.
+ * Daemon-wide state that commands read: the shutdown request an admin
+ * command makes, reloads, the message of the day.  The counters are in
+ * metrics.h.
  */
 #ifndef DAEMON_H
 #define DAEMON_H
@@ -9,19 +10,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
-
-struct daemon_stats {
-	time_t started;
-	atomic_ullong logins;
-	atomic_ullong failed_logins;
-	atomic_ullong messages;
-	atomic_ullong rejected;	/* messages refused: store error, full queue */
-	atomic_ullong texts_shown;	/* texts the daemon showed itself */
-	atomic_ullong texts_to_shell;	/* texts a shell printed */
-	atomic_uint session_threads;	/* running, pre-auth ones included */
-};
-
-extern struct daemon_stats daemon_stats;
 
 /* Set once when the daemon begins to stop; read by every thread. */
 extern atomic_bool server_shutting_down;

@@ -35,6 +35,7 @@
 
 #include "conf.h"
 #include "gate.h"
+#include "metrics.h"
 #include "siphash.h"
 #include "util.h"
 
@@ -379,6 +380,7 @@ drop_count(struct gate_conn *c, int64_t now)
 	struct source *e = find(&c->key, false, now);
 
 	unauth_total--;
+	metrics.preauth = unauth_total;
 	if (e != NULL && e->unauth > 0) {
 		e->unauth--;
 	}
@@ -391,6 +393,7 @@ evict(struct gate_conn *c, int64_t now)
 
 	c->evicted = true;
 	c->evicted_at = now;
+	metrics.evicted++;
 	drop_count(c, now);
 	if (c->wake_fd >= 0) {
 		(void)!write(c->wake_fd, &one, sizeof(one));
@@ -412,19 +415,23 @@ gate_admit(const char *ip, char *why, size_t whylen)
 	if (e->penalty_until - now >= (int64_t)options.penalty_min * 1000) {
 		snprintf(why, whylen, "penalty, %lld s left",
 		    (long long)((e->penalty_until - now + 999) / 1000));
+		metrics.refusals[METRIC_LIMIT_PENALTY]++;
 	} else if (e->unauth >= (unsigned)options.per_source_max_startups) {
 		snprintf(why, whylen, "%u unauthenticated connections from "
 		    "this source (PerSourceMaxStartups)", e->unauth);
+		metrics.refusals[METRIC_LIMIT_PER_SOURCE_MAX_STARTUPS]++;
 	} else if (random_drop(unauth_total) &&
 	    (victim = pick_victim(e->unauth, now)) == NULL) {
 		snprintf(why, whylen, "%u unauthenticated connections "
 		    "(MaxStartups %s)", unauth_total, options.max_startups);
+		metrics.refusals[METRIC_LIMIT_MAX_STARTUPS]++;
 	} else {
 		if (victim != NULL) {
 			evict(victim, now);
 		}
 		e->unauth++;
 		unauth_total++;
+		metrics.preauth = unauth_total;
 		ok = true;
 	}
 	if (ok) {

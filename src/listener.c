@@ -26,6 +26,7 @@
 #include "daemon.h"
 #include "gate.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "ratelimit.h"
 #include "router.h"
@@ -311,6 +312,7 @@ listener_main(void *arg)
 		router_flush_notices();
 		router_check_accounts();
 		notify_alive();
+		metrics_tick();
 		w = wait_or_stop(fd, stop_fd, wake);
 		if (w == WAIT_ERROR) {
 			error("poll: %s", strerror(errno));

@@ -34,10 +34,10 @@
 #include <unistd.h>
 
 #include "chat.h"
-#include "daemon.h"
 #include "log.h"
 #include "mailbox.h"
 #include "messages.h"
+#include "metrics.h"
 #include "prefs.h"
 #include "record.h"
 #include "store.h"
@@ -137,6 +137,16 @@ seen(const struct mailbox *mb, int64_t id)
 	return false;
 }
 
+/* Enter or leave backlog mode; the lock is held. */
+static void
+set_backlog(struct mailbox *mb, bool on)
+{
+	if (mb->backlog != on) {
+		mb->backlog = on;
+		metrics.mailbox_backlog += on ? 1 : -1;
+	}
+}
+
 /* Append an item; the lock is held. */
 static void
 enqueue(struct mailbox *mb, int type, const char *data, size_t len,
@@ -156,6 +166,7 @@ enqueue(struct mailbox *mb, int type, const char *data, size_t len,
 	}
 	mb->tail = it;
 	mb->count++;
+	metrics.mailbox_queued++;
 	if (msg_id != 0) {
 		mb->messages++;
 	}
@@ -203,7 +214,7 @@ refill(struct mailbox *mb)
 	}
 	/* A message left in the store meanwhile may be past our snapshot. */
 	if ((size_t)n < room && mb->left == left) {
-		mb->backlog = false;
+		set_backlog(mb, false);
 	}
 	store_messages_free(msgs, n);
 	return n;
@@ -229,6 +240,7 @@ dequeue(struct mailbox *mb)
 		mb->tail = NULL;
 	}
 	mb->count--;
+	metrics.mailbox_queued--;
 	if (it->msg_id != 0) {
 		mb->messages--;
 	}
@@ -299,7 +311,7 @@ show_texts(struct mailbox *mb)
 		/* The channel is gone: the messages stay undelivered. */
 		mb->failed = true;
 	} else {
-		daemon_stats.texts_shown += k;
+		metrics.texts_shown += k;
 		while (k-- > 0) {
 			dequeue(mb);
 		}
@@ -377,7 +389,7 @@ drain(struct mailbox *mb, bool with_refill)
 		}
 		mb->sent++;
 		if (is_text(it->type)) {
-			daemon_stats.texts_to_shell++;
+			metrics.texts_to_shell++;
 		}
 		dequeue(mb);
 	}
@@ -438,6 +450,7 @@ mailbox_push(struct mailbox *mb, int type, const char *data, size_t len,
 	}
 	if (msg_id == MAILBOX_ROOM && mb->messages >= mb->cap) {
 		mb->dropped++;
+		metrics.refusals[METRIC_LIMIT_MAILBOX_SIZE]++;
 		pthread_mutex_unlock(&mb->lock);
 		return false;
 	}
@@ -457,7 +470,7 @@ mailbox_push(struct mailbox *mb, int type, const char *data, size_t len,
 		if (mb->backlog || mb->messages >= mb->cap) {
 			/* It stays in the store; refill() brings it in order. */
 			if (!mb->backlog) {
-				mb->backlog = true;
+				set_backlog(mb, true);
 				if (msg_id - 1 < mb->cursor) {
 					mb->cursor = msg_id - 1;
 				}
@@ -658,7 +671,7 @@ mailbox_fetch_stored(struct mailbox *mb)
 	int64_t n;
 
 	pthread_mutex_lock(&mb->lock);
-	mb->backlog = true;
+	set_backlog(mb, true);
 	n = refill(mb);
 	kick(mb);
 	pthread_mutex_unlock(&mb->lock);
@@ -688,8 +701,10 @@ mailbox_free(struct mailbox *mb)
 	pthread_cond_destroy(&mb->wake);
 	while ((it = mb->head) != NULL) {
 		mb->head = it->next;
+		metrics.mailbox_queued--;
 		free(it);
 	}
+	set_backlog(mb, false);
 	pthread_mutex_destroy(&mb->lock);
 	free(mb->seen);
 	free(mb->user);

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "metrics.h"
 #include "userdb.h"
 
 struct mailbox;
@@ -40,6 +41,7 @@ struct session {
 	int64_t login_ms;
 	_Atomic int64_t last_input_ms;
 	bool interactive;	/* has a terminal */
+	enum metric_session kind;	/* shell, exec or pipe */
 	bool color;		/* its terminal may get colour (TERM, NO_COLOR) */
 	_Atomic int cols, rows;	/* terminal size, for who */
 	struct mailbox *mbox;

@@ -11,6 +11,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "metrics.h"
 #include "ratelimit.h"
 #include "userdb.h"
 #include "util.h"
@@ -86,6 +87,7 @@ ratelimit_take(const char *user)
 		b->tb.tokens -= 1.0;
 	} else {
 		b->refused++;
+		metrics.refusals[METRIC_LIMIT_MESSAGE_RATE]++;
 	}
 	if (b->refused > 0 && now - b->report_ms >= REPORT_MS) {
 		info("rate limit: %s: %lu lines refused in the last %lld s",

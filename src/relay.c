@@ -21,6 +21,7 @@
 #include "conf.h"
 #include "log.h"
 #include "messages.h"
+#include "metrics.h"
 #include "online.h"
 #include "record.h"
 #include "relay.h"
@@ -87,6 +88,7 @@ input_allowance(struct relay *r, size_t want)
 	if (!r->in_slowed) {
 		r->in_slowed = true;
 		r->in_slowed_count++;
+		metrics.refusals[METRIC_LIMIT_INPUT_RATE]++;
 		if (r->pub->mbox != NULL &&
 		    (now - r->in_told_ms >= 60000 || r->in_told_ms == 0)) {
 			char *text = xasprintf(MSG_INPUT_SLOWED,
@@ -233,6 +235,9 @@ chan_held_max(void)
 static void
 window_overrun(struct relay *r, size_t held)
 {
+	if (!r->window_overrun) {
+		metrics.refusals[METRIC_LIMIT_INPUT_WINDOW_SLACK]++;
+	}
 	r->window_overrun = true;
 	info("%s (%s) sent past the channel window: %zu bytes unread, "
 	    "at most %zu allowed; disconnecting",

@@ -14,6 +14,7 @@
 #include "chat.h"
 #include "mailbox.h"
 #include "messages.h"
+#include "metrics.h"
 #include "online.h"
 #include "prefs.h"
 #include "record.h"
@@ -101,6 +102,7 @@ router_add(struct session *s)
 	s->router_next = table[h];
 	table[h] = s;
 	nsessions++;
+	metrics.sessions[s->kind]++;
 	pthread_mutex_unlock(&lock);
 }
 
@@ -116,6 +118,7 @@ router_remove(struct session *s)
 		if (*pp == s) {
 			*pp = s->router_next;
 			nsessions--;
+			metrics.sessions[s->kind]--;
 			break;
 		}
 	}

@@ -35,6 +35,7 @@
 #include "log.h"
 #include "mailbox.h"
 #include "messages.h"
+#include "metrics.h"
 #include "prefs.h"
 #include "ratelimit.h"
 #include "record.h"
@@ -316,6 +317,8 @@ start_shell(struct sess *s)
 		.reask = true,
 	};
 	s->pub.interactive = s->has_pty;
+	s->pub.kind = s->command != NULL ? METRIC_EXEC : s->has_pty ?
+	    METRIC_SHELL : METRIC_PIPE;
 	s->pub.cols = s->has_pty ? s->cols : 0;
 	s->pub.rows = s->has_pty ? s->rows : 0;
 	s->pub.color = s->has_pty && !s->no_color && s->term[0] != '\0' &&
@@ -335,7 +338,7 @@ start_shell(struct sess *s)
 	s->pub.login_time = time(NULL);
 	s->pub.login_ms = now_ms();
 	s->pub.last_input_ms = s->pub.login_ms;
-	daemon_stats.logins++;
+	metrics.logins[METRIC_LOGIN_OK]++;
 	store_session_open(s->pub.id, s->pub.user, s->pub.addr, wall_ms());
 	router_add(&s->pub);
 	relay_flush_input(&s->relay);

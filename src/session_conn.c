@@ -25,6 +25,7 @@
 #include "gate.h"
 #include "log.h"
 #include "messages.h"
+#include "metrics.h"
 #include "router.h"
 #include "session_int.h"
 #include "userdb.h"
@@ -55,6 +56,7 @@ too_many_failures(struct sess *s)
 {
 	if (s->auth_tries >= options.max_auth_tries && !s->disconnect) {
 		info("too many authentication failures from %s", s->pub.addr);
+		metrics.refusals[METRIC_LIMIT_MAX_AUTH_TRIES]++;
 		shutdown(ssh_get_fd(s->ssh), SHUT_RDWR);
 		s->disconnect = true;
 	}
@@ -99,7 +101,8 @@ auth_password_cb(ssh_session ssh, const char *user, const char *password,
 		    s->locked ? " (account locked)" : "");
 		return SSH_AUTH_SUCCESS;
 	}
-	daemon_stats.failed_logins++;
+	metrics.logins[known ? METRIC_LOGIN_BAD_PASSWORD :
+	    METRIC_LOGIN_UNKNOWN_USER]++;
 	gate_auth_failed(s->gate, user);
 	{
 		char *name = log_token(user, 2 * USER_NAME_MAX);
@@ -325,7 +328,7 @@ refuse_locked(struct sess *s)
 {
 	event_log("LOGIN_FAILED", "user", s->pub.user, "addr", s->pub.addr,
 	    "reason", "locked", (char *)NULL);
-	daemon_stats.failed_logins++;
+	metrics.logins[METRIC_LOGIN_LOCKED]++;
 	close_channel_with(s, MSG_LOCKED_LOGIN);
 }
 
@@ -340,14 +343,17 @@ session_allowed(struct sess *s)
 
 	if (s->admit == ROUTER_FULL) {
 		text = xasprintf(ERR_SERVER_FULL, options.max_sessions);
+		metrics.refusals[METRIC_LIMIT_MAX_SESSIONS]++;
 	} else if (s->admit == ROUTER_USER_FULL) {
 		text = xasprintf(ERR_TOO_MANY_SESSIONS, s->pub.user,
 		    options.max_sessions_per_user);
+		metrics.refusals[METRIC_LIMIT_MAX_SESSIONS_PER_USER]++;
 	}
 	if (text == NULL) {
 		return true;
 	}
 	info("%s", text);
+	metrics.logins[METRIC_LOGIN_TOO_MANY_SESSIONS]++;
 	event_log("LOGIN_FAILED", "user", s->pub.user, "addr", s->pub.addr,
 	    "reason", "too-many-sessions", (char *)NULL);
 	close_channel_with(s, text);
@@ -380,6 +386,7 @@ sess_admit(struct sess *s)
 		info("session %lu of %s: exec command of %zu bytes refused "
 		    "(MaxLineLength %d)", s->pub.id, s->pub.user,
 		    strlen(s->command), options.max_line_length);
+		metrics.refusals[METRIC_LIMIT_MAX_LINE_LENGTH]++;
 		close_channel_with(s, e);
 		free(e);
 		return false;
@@ -447,6 +454,9 @@ key_exchange(struct sess *s)
 	if (rc == SSH_OK && !gate_kex_done(s->gate)) {
 		rc = SSH_AGAIN;
 	}
+	if (rc == SSH_AGAIN && now_ms() >= deadline) {
+		metrics.refusals[METRIC_LIMIT_KEX_TIMEOUT]++;
+	}
 	if (rc != SSH_OK) {
 		const char *why = ssh_get_error(s->ssh);
 
@@ -511,6 +521,7 @@ sess_handshake(struct sess *s)
 		if (now_ms() > deadline) {
 			info("login grace time (%ds) exceeded for %s",
 			    options.login_grace_time, s->pub.addr);
+			metrics.refusals[METRIC_LIMIT_LOGIN_GRACE_TIME]++;
 			return false;
 		}
 		if (s->authed && s->admit != ROUTER_ADMITTED && !s->locked &&

@@ -10,8 +10,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "daemon.h"
 #include "log.h"
+#include "metrics.h"
 #include "session.h"
 #include "session_int.h"
 
@@ -52,7 +52,7 @@ session_main(void *arg)
 		sess_run(s);
 		pthread_mutex_lock(&count_lock);
 		nthreads--;
-		daemon_stats.session_threads = nthreads;
+		metrics.session_threads = nthreads;
 		pthread_cond_broadcast(&count_cond);
 		if (pool_closed || pool_idle >= POOL_IDLE_MAX) {
 			pthread_mutex_unlock(&count_lock);
@@ -89,7 +89,7 @@ pool_hand_over(struct sess *s)
 	if (pool_idle > 0 && pool_job == NULL && !pool_closed) {
 		pool_job = s;
 		nthreads++;
-		daemon_stats.session_threads = nthreads;
+		metrics.session_threads = nthreads;
 		taken = true;
 		pthread_cond_signal(&pool_cond);
 	}
@@ -127,7 +127,7 @@ session_start(void *ssh, const char *addr, const char *ip,
 	}
 	pthread_mutex_lock(&count_lock);
 	nthreads++;
-	daemon_stats.session_threads = nthreads;
+	metrics.session_threads = nthreads;
 	pthread_mutex_unlock(&count_lock);
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 256 * 1024);
@@ -138,7 +138,7 @@ session_start(void *ssh, const char *addr, const char *ip,
 		error("pthread_create: %s", strerror(rc));
 		pthread_mutex_lock(&count_lock);
 		nthreads--;
-		daemon_stats.session_threads = nthreads;
+		metrics.session_threads = nthreads;
 		pthread_mutex_unlock(&count_lock);
 		sess_discard(s);
 		return -1;

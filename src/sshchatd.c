@@ -31,6 +31,7 @@
 #include "hostkey.h"
 #include "log.h"
 #include "messages.h"
+#include "metrics.h"
 #include "notify.h"
 #include "render.h"
 #include "router.h"
@@ -478,6 +479,7 @@ main(int argc, char **argv)
 		absolutize(&options.admin_socket, config_dir);
 		absolutize(&options.shell_path, config_dir);
 		absolutize(&options.motd_file, config_dir);
+		absolutize(&options.metrics_file, config_dir);
 	}
 	for (int i = 0; i < ncl; i++) {
 		if (conf_set(cl_key[i], cl_val[i], err, sizeof(err)) < 0) {
@@ -488,6 +490,7 @@ main(int argc, char **argv)
 	absolutize(&options.state_dir, cwd);
 	absolutize(&options.host_key, cwd);
 	absolutize(&options.motd_file, cwd);
+	absolutize(&options.metrics_file, cwd);
 	absolutize(&options.admin_socket, cwd);
 	free(config_dir);
 	if (gate_configure(err, sizeof(err)) < 0) {
@@ -577,6 +580,8 @@ main(int argc, char **argv)
 	    spawn_zygote_start(options.shell_path, err, sizeof(err)) < 0) {
 		warn("%s; shells will be started one by one", err);
 	}
+	/* Before the listener, which writes MetricsFile with the uptime. */
+	metrics.started = time(NULL);
 	if (listener_start() < 0) {
 		fatal("cannot start the listener: %s", strerror(errno));
 	}
@@ -588,7 +593,6 @@ main(int argc, char **argv)
 		char port[16];
 
 		snprintf(port, sizeof(port), "%d", bound_port);
-		daemon_stats.started = time(NULL);
 		event_log("SERVER", "action", "start", "version",
 		    PACKAGE_VERSION, "address", options.listen_address, "port",
 		    port, (char *)NULL);

@@ -34,6 +34,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "store.h"
 #include "store_writer.h"
 #include "util.h"
@@ -92,7 +93,7 @@ run_batch(struct op *batch, bool failed)
 	const struct store_backend *be = w.be;
 	struct backend_err e;
 	struct op *op;
-	int64_t now = wall_ms();
+	int64_t now = wall_ms(), t0 = metrics_clock();
 	int appends = 0, others = 0;
 	enum backend_rc rc;
 
@@ -123,6 +124,7 @@ run_batch(struct op *batch, bool failed)
 	if (be->commit(&e) != BACKEND_OK) {
 		goto fail;
 	}
+	metrics_observe(&metrics.store_commit, metrics_clock() - t0);
 	return false;
 
 fail:
@@ -164,11 +166,16 @@ lead_sync(void)
 {
 	struct op *list = w.unsynced, *next;
 	bool ok = !w.failed;
+	int64_t t0;
 
 	w.unsynced = w.unsynced_tail = NULL;
 	w.syncing = true;
 	pthread_mutex_unlock(&qlock);
+	t0 = metrics_clock();
 	ok = ok && w.be->sync();
+	if (ok) {
+		metrics_observe(&metrics.store_sync, metrics_clock() - t0);
+	}
 	pthread_mutex_lock(&qlock);
 	w.syncing = false;
 	if (!ok && !w.failed) {
