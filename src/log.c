@@ -191,7 +191,7 @@ log_token(const char *text, size_t max)
 	struct buf b = { 0 };
 	size_t i;
 
-	for (i = 0; text[i] != '\0' && i < max; i++) {
+	for (i = 0; i < max && text[i] != '\0'; i++) {
 		unsigned char c = (unsigned char)text[i];
 
 		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
