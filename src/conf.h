@@ -21,6 +21,8 @@ struct options {
 	int kex_timeout;	/* seconds */
 	char *kex_algorithms;	/* comma-separated, offered in this order */
 	int login_grace_time;	/* seconds */
+	int auth_failure_delay;	/* milliseconds, times the failures */
+	int channel_grace_time;	/* seconds from login to a shell request */
 	int max_auth_tries;
 	int max_line_length;	/* bytes */
 	int mailbox_size;	/* records queued per session */

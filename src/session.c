@@ -610,6 +610,9 @@ sess_run(struct sess *s)
 	}
 	router_remove(&s->pub);	/* the place router_admit took, if unused */
 	info("disconnecting %s", s->pub.addr);
+	if (s->disconnect_why != NULL) {
+		ssh_session_set_disconnect_message(s->ssh, s->disconnect_why);
+	}
 	ssh_disconnect(s->ssh);
 	if (s->relay.ev != NULL) {
 		ssh_event_remove_fd(s->relay.ev, s->pub.wake_fd);

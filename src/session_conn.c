@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <termios.h>
+#include <time.h>
 
 #include <libssh/server.h>
 
@@ -31,11 +33,6 @@
 #include "userdb.h"
 #include "util.h"
 
-/*
- * An authenticated connection over MaxSessions or MaxSessionsPerUser
- * holds no place: it has this long to ask for a shell and be told why.
- */
-#define OVER_LIMIT_GRACE_MS 10000
 
 bool
 sess_connection_lost(struct sess *s)
@@ -47,9 +44,10 @@ sess_connection_lost(struct sess *s)
 }
 
 /*
- * Like sshd, close once MaxAuthTries failed, before the client could
- * ask for one more.  ssh_disconnect() is not safe in a callback; a
- * shutdown of the socket is, and libssh sees the close.
+ * Like sshd, end the connection once MaxAuthTries failed, telling the
+ * client why (the handshake loop disconnects: ssh_disconnect() is not
+ * safe in a callback); a request that still comes meanwhile is refused
+ * unchecked.
  */
 static void
 too_many_failures(struct sess *s)
@@ -57,21 +55,53 @@ too_many_failures(struct sess *s)
 	if (s->auth_tries >= options.max_auth_tries && !s->disconnect) {
 		info("too many authentication failures from %s", s->pub.addr);
 		metrics.refusals[METRIC_LIMIT_MAX_AUTH_TRIES]++;
-		shutdown(ssh_get_fd(s->ssh), SHUT_RDWR);
 		s->disconnect = true;
+		s->disconnect_why = "too many authentication failures";
 	}
 }
 
-static int
-auth_password_cb(ssh_session ssh, const char *user, const char *password,
-    void *userdata)
+/*
+ * Failed passwords on one connection are answered further and further
+ * apart, as sshd does: the k-th no sooner than k times AuthFailureDelay
+ * after it came.
+ */
+static void
+space_failure(struct sess *s, int64_t start_ms)
 {
-	struct sess *s = userdata;
+	int64_t left = start_ms + (int64_t)options.auth_failure_delay *
+	    s->auth_tries - now_ms();
+
+	if (left > 0 && !s->disconnect) {
+		struct timespec ts = {
+			.tv_sec = (time_t)(left / 1000),
+			.tv_nsec = (long)(left % 1000) * 1000000,
+		};
+
+		while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
+			;
+		}
+	}
+}
+
+/*
+ * A password request: SSH_AUTH_SUCCESS or SSH_AUTH_DENIED.  It comes
+ * through the message callback (refuse_message), not libssh's password
+ * callback, so that the last failure allowed can be answered, as sshd
+ * answers it, with the disconnect and its reason instead of a failure
+ * reply that would have the client ask for one more password.
+ */
+static int
+check_password(struct sess *s, const char *user, const char *password)
+{
 	struct userdb *db;
 	enum user_role role = ROLE_USER;
 	enum auth_result r;
+	int64_t start = now_ms();
 	bool known;
 
+	if (s->disconnect) {
+		return SSH_AUTH_DENIED;	/* past MaxAuthTries: not checked */
+	}
 	s->auth_tries++;
 	db = userdb_acquire();
 	r = db != NULL ? userdb_authenticate(db, user, password,
@@ -123,39 +153,7 @@ auth_password_cb(ssh_session ssh, const char *user, const char *password,
 		free(shown);
 	}
 	too_many_failures(s);
-	return SSH_AUTH_DENIED;
-}
-
-/*
- * Methods the daemon does not offer count as failed attempts, as sshd
- * counts them: every publickey request, and every "none" after the
- * first (the one a client sends to learn the methods).  Else a client
- * could try them without end until LoginGraceTime.
- */
-static int
-auth_none_cb(ssh_session ssh, const char *user, void *userdata)
-{
-	struct sess *s = userdata;
-
-	if (s->none_tries++ > 0) {
-		s->auth_tries++;
-		debug("auth method none refused (attempt %d of %d)",
-		    s->auth_tries, options.max_auth_tries);
-		too_many_failures(s);
-	}
-	return SSH_AUTH_DENIED;
-}
-
-static int
-auth_pubkey_cb(ssh_session ssh, const char *user, struct ssh_key_struct *key,
-    char signature_state, void *userdata)
-{
-	struct sess *s = userdata;
-
-	s->auth_tries++;
-	debug("auth method publickey refused (attempt %d of %d)",
-	    s->auth_tries, options.max_auth_tries);
-	too_many_failures(s);
+	space_failure(s, start);
 	return SSH_AUTH_DENIED;
 }
 
@@ -191,6 +189,18 @@ env_request_cb(ssh_session ssh, ssh_channel chan, const char *name,
 	if (strcmp(name, "NO_COLOR") == 0) {
 		s->no_color = value != NULL && value[0] != '\0';
 		return 0;
+	}
+	/* What clients send by default: taken, and not used. */
+	if (strcmp(name, "LANG") == 0 || strncmp(name, "LC_", 3) == 0 ||
+	    strcmp(name, "TERM") == 0) {
+		return 0;
+	}
+	{
+		char *n = log_token(name, 64);
+
+		info("env %s refused: only LANG, LC_*, TERM and NO_COLOR are "
+		    "taken", n);
+		free(n);
 	}
 	return -1;
 }
@@ -276,12 +286,35 @@ close_cb(ssh_session ssh, ssh_channel chan, void *userdata)
 	s->relay.chan_closed = true;
 }
 
+/* The session channel closed before its shell: another may come. */
+static void
+drop_channel(struct sess *s)
+{
+	ssh_channel_close(s->relay.chan);
+	ssh_channel_free(s->relay.chan);
+	s->relay.chan = NULL;
+	s->relay.chan_closed = false;
+	s->relay.client_eof = false;
+	s->has_pty = false;
+	s->want_shell = false;
+	free(s->command);
+	s->command = NULL;
+	debug("session channel closed before its shell");
+}
+
 static ssh_channel
 channel_open_cb(ssh_session ssh, void *userdata)
 {
 	struct sess *s = userdata;
 
-	if (!s->authed || s->relay.chan != NULL) {
+	if (!s->authed) {
+		return NULL;
+	}
+	if (s->relay.chan != NULL && s->relay.chan_closed && !s->want_shell) {
+		drop_channel(s);	/* closed before its shell */
+	}
+	if (s->relay.chan != NULL) {
+		info("a second session channel refused: one per connection");
 		return NULL;
 	}
 	s->relay.chan = ssh_channel_new(ssh);
@@ -471,6 +504,105 @@ key_exchange(struct sess *s)
 	return true;
 }
 
+/*
+ * What no callback took: libssh answers it with the protocol's failure
+ * reply (returning 1 asks for that); this says so in server.log, one
+ * line each, and counts authentication methods the daemon does not
+ * offer as failed attempts.  Keepalives are answered so too, unlogged.
+ */
+static int
+refuse_message(ssh_session ssh, ssh_message msg, void *userdata)
+{
+	struct sess *s = userdata;
+	int type = ssh_message_type(msg), sub = ssh_message_subtype(msg);
+	const char *what = NULL;
+	char *arg = NULL;
+
+	switch (type) {
+	case SSH_REQUEST_AUTH:
+		if (sub == SSH_AUTH_METHOD_PASSWORD) {
+			const char *user = ssh_message_auth_user(msg);
+			/* (deprecated for clients; the server's only way) */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+			const char *pw = ssh_message_auth_password(msg);
+#pragma GCC diagnostic pop
+
+			if (check_password(s, user != NULL ? user : "",
+			    pw != NULL ? pw : "") == SSH_AUTH_SUCCESS) {
+				ssh_message_auth_reply_success(msg, 0);
+			} else if (!s->disconnect) {
+				ssh_message_reply_default(msg);
+			}
+			/* else the disconnect is the answer: see sess_run. */
+			return 0;
+		}
+		/*
+		 * Methods the daemon does not offer count as failed
+		 * attempts, as in sshd: all but the first "none" (which
+		 * clients send to learn the methods), publickey,
+		 * keyboard-interactive, hostbased.  Else a client could try
+		 * them without end until LoginGraceTime.
+		 */
+		if (sub == SSH_AUTH_METHOD_NONE && s->none_tries++ == 0) {
+			return 1;
+		}
+		if (!s->disconnect) {
+			s->auth_tries++;
+			debug("auth method %d refused (attempt %d of %d)", sub,
+			    s->auth_tries, options.max_auth_tries);
+			too_many_failures(s);
+		}
+		if (s->disconnect) {
+			return 0;	/* answered by the disconnect */
+		}
+		return 1;
+	case SSH_REQUEST_CHANNEL_OPEN:
+		if (sub == SSH_CHANNEL_DIRECT_TCPIP) {
+			what = "port forwarding to";
+			arg = xasprintf("%.64s:%d",
+			    ssh_message_channel_request_open_destination(msg) ?
+			    ssh_message_channel_request_open_destination(msg) :
+			    "?", ssh_message_channel_request_open_destination_port(
+			    msg));
+		} else {
+			what = sub == SSH_CHANNEL_X11 ? "an X11 channel" :
+			    sub == SSH_CHANNEL_AUTH_AGENT ? "an agent channel" :
+			    "a channel of another type";
+		}
+		break;
+	case SSH_REQUEST_CHANNEL:
+		if (sub == SSH_CHANNEL_REQUEST_SUBSYSTEM) {
+			what = "the subsystem";
+			arg = xstrdup(ssh_message_channel_request_subsystem(msg) ?
+			    ssh_message_channel_request_subsystem(msg) : "?");
+		} else {
+			what = sub == SSH_CHANNEL_REQUEST_X11 ?
+			    "X11 forwarding" : "a channel request";
+		}
+		break;
+	case SSH_REQUEST_GLOBAL:
+		if (sub == SSH_GLOBAL_REQUEST_KEEPALIVE) {
+			return 1;
+		}
+		what = sub == SSH_GLOBAL_REQUEST_TCPIP_FORWARD ?
+		    "remote port forwarding" : "a global request";
+		break;
+	default:
+		debug("message type %d subtype %d refused", type, sub);
+		return 1;
+	}
+	{
+		char *a = arg != NULL ? log_token(arg, 80) : NULL;
+
+		info("%s%s%s refused: sshchat serves a chat shell only", what,
+		    a != NULL ? " " : "", a != NULL ? a : "");
+		free(a);
+	}
+	free(arg);
+	return 1;
+}
+
 bool
 sess_handshake(struct sess *s)
 {
@@ -480,13 +612,11 @@ sess_handshake(struct sess *s)
 	ssh_options_set(s->ssh, SSH_OPTIONS_TIMEOUT, &timeout);
 	memset(&s->scb, 0, sizeof(s->scb));
 	s->scb.userdata = s;
-	s->scb.auth_password_function = auth_password_cb;
-	s->scb.auth_none_function = auth_none_cb;
-	s->scb.auth_pubkey_function = auth_pubkey_cb;
 	s->scb.channel_open_request_session_function = channel_open_cb;
 	ssh_callbacks_init(&s->scb);
 	ssh_set_server_callbacks(s->ssh, &s->scb);
 	ssh_set_auth_methods(s->ssh, SSH_AUTH_METHOD_PASSWORD);
+	ssh_set_message_callback(s->ssh, refuse_message, s);
 	if (!key_exchange(s)) {
 		return false;
 	}
@@ -516,19 +646,24 @@ sess_handshake(struct sess *s)
 			return false;
 		}
 		if (s->relay.chan_closed) {
-			return false;
+			/* Closed before its shell (a refused sftp, say). */
+			drop_channel(s);
 		}
 		if (now_ms() > deadline) {
 			info("login grace time (%ds) exceeded for %s",
 			    options.login_grace_time, s->pub.addr);
 			metrics.refusals[METRIC_LIMIT_LOGIN_GRACE_TIME]++;
+			s->disconnect_why = "login grace time exceeded";
 			return false;
 		}
-		if (s->authed && s->admit != ROUTER_ADMITTED && !s->locked &&
-		    now_ms() - s->authed_ms > OVER_LIMIT_GRACE_MS) {
-			/* Not counted by any limit: it may not linger. */
-			info("%s, over a session limit, asked for no shell "
-			    "within %d s", s->pub.addr, OVER_LIMIT_GRACE_MS / 1000);
+		if (s->authed && now_ms() - s->authed_ms >
+		    (int64_t)options.channel_grace_time * 1000) {
+			/* ssh -N, or a client over a limit that lingers. */
+			info("%s asked for no shell or command within %d s of "
+			    "logging in (ChannelGraceTime)", s->pub.addr,
+			    options.channel_grace_time);
+			s->disconnect_why = "sshchat serves a chat shell only: "
+			    "no shell or command was asked for";
 			return false;
 		}
 	}

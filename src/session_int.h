@@ -38,6 +38,7 @@ struct sess {
 	int64_t authed_ms;
 	struct gate_conn *gate;	/* until authenticated or ended */
 	bool authed, want_shell, has_pty, disconnect, locked, idle_warned;
+	const char *disconnect_why;	/* told the client at the end */
 	bool no_color;		/* the client sent NO_COLOR */
 	struct relay relay;	/* channel <-> shell (relay.h) */
 	bool core_open;

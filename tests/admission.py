@@ -13,6 +13,11 @@ usage:
       on one connection, up to N "none" requests, then on another up to
       N publickey requests; prints "none K publickey M": how many each
       connection got answered before the daemon closed it.
+  admission.py refusals PORT USER PASSWORD
+      on one connection: an sftp subsystem request, a direct-tcpip
+      channel, a tcpip-forward global request, an env request, then an
+      exec of "who"; prints "subsystem X forward X remote X env X exec
+      STATUS" (X: refused or accepted).
   admission.py exec PORT USER PASSWORD COMMAND
       runs COMMAND as an exec request (it may be empty); prints
       "status S secs T stderr TEXT".
@@ -141,11 +146,53 @@ def methods(port, user, n):
     print("none %d publickey %d" % tuple(counts), flush=True)
 
 
+def refusals(port, user, password):
+    t = login(port, user, password)
+    out = []
+    chan = t.open_session(timeout=10)
+    try:
+        chan.invoke_subsystem("sftp")
+        out.append("subsystem accepted")
+    except paramiko.SSHException:
+        out.append("subsystem refused")
+    chan.close()
+    try:
+        c = t.open_channel("direct-tcpip", ("127.0.0.1", 22),
+                           ("127.0.0.1", 5555), timeout=10)
+        c.close()
+        out.append("forward accepted")
+    except paramiko.ChannelException:
+        out.append("forward refused")
+    except paramiko.SSHException:
+        out.append("forward refused")
+    got = t.global_request("tcpip-forward", ("127.0.0.1", 0), wait=True)
+    out.append("remote " + ("refused" if got is None else "accepted"))
+    chan = t.open_session(timeout=10)
+    try:
+        chan.set_environment_variable("EVIL_VAR", "x")
+        out.append("env sent")
+    except paramiko.SSHException:
+        out.append("env refused")
+    chan.exec_command("who")
+    chan.settimeout(10)
+    data = b""
+    while True:
+        d = chan.recv(4096)
+        if not d:
+            break
+        data += d
+    out.append("exec %d" % chan.recv_exit_status())
+    print(" ".join(out), flush=True)
+    t.close()
+
+
 def main():
     mode, port, user, password = sys.argv[1:5]
     port = int(port)
     if mode == "race":
         race(port, user, password, int(sys.argv[5]))
+    elif mode == "refusals":
+        refusals(port, user, password)
     elif mode == "methods":
         methods(port, user, int(sys.argv[5]))
     elif mode == "idle":
