@@ -17,8 +17,11 @@ run|check) ;;
 esac
 
 # Build tools, libraries, and what the tests drive (the real ssh client).
+# libpq-dev gives the daemon Store postgresql (configure finds it); the
+# postgresql server is for the tests, which start private clusters.
 packages="build-essential autoconf automake pkg-config libssh-dev \
 libreadline-dev libsqlite3-dev libssl-dev libcrypt-dev libncurses-dev \
+libpq-dev postgresql \
 expect openssh-client sshpass mandoc sqlite3 iproute2 procps ssh-audit \
 python3-paramiko"
 # What only the test suite needs and a plain run does not: promtool

@@ -25,7 +25,7 @@ enum conf_type {
 	CONF_CHOICE,	/* one of the words in choices */
 };
 
-/* Fields in table order, not packed: 8 bytes a row, 33 rows. */
+/* Fields in table order, not packed: 8 bytes a row, 35 rows. */
 struct keyword { /* NOLINT(clang-analyzer-optin.performance.Padding) */
 	const char *name;
 	enum conf_type type;
@@ -67,6 +67,9 @@ static const struct keyword keywords[] = {
 	    NULL, true },
 	{ "ShutdownGraceTime", CONF_INT, OPT(shutdown_grace), "3", 0, 600,
 	    NULL, true },
+	{ "Store", CONF_CHOICE, OPT(store), "sqlite", 0, 0,
+	    "sqlite postgresql" },
+	{ "StoreURL", CONF_STRING, OPT(store_url), "", 0, 0 },
 	{ "StoreSync", CONF_CHOICE, OPT(store_sync), "full", 0, 0,
 	    "full normal" },
 	{ "DeliverBeforeSync", CONF_CHOICE, OPT(deliver_before_sync), "yes",

@@ -25,6 +25,8 @@ struct options {
 	int max_line_length;	/* bytes */
 	int mailbox_size;	/* records queued per session */
 	int shutdown_grace;	/* seconds */
+	char *store;		/* sqlite or postgresql */
+	char *store_url;	/* postgresql: libpq's conninfo */
 	char *store_sync;	/* full or normal */
 	char *deliver_before_sync;	/* yes or no */
 	int max_queued;		/* undelivered messages per recipient */
