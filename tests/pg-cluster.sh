@@ -29,8 +29,8 @@ find_bindir() {
 		echo "$PG_BINDIR"
 		return
 	fi
-	for d in /usr/lib/postgresql/15/bin $(ls -d /usr/lib/postgresql/*/bin \
-	    2>/dev/null | sort -t/ -k4 -rn); do
+	for d in /usr/lib/postgresql/15/bin $(printf '%s\n' \
+	    /usr/lib/postgresql/*/bin | sort -t/ -k4 -rn); do
 		if [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ]; then
 			echo "$d"
 			return
@@ -61,6 +61,7 @@ as_owner() {
 		setpriv --reuid="$owner" --regid="$(id -g "$owner")" \
 		    --clear-groups -- "$@"
 	else
+		# shellcheck disable=SC2016 # expanded by su's shell
 		su -s /bin/sh "$owner" -c '"$0" "$@"' "$@"
 	fi
 }
