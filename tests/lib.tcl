@@ -267,6 +267,23 @@ proc pg_start {} {
 	return "host=$pg_dir port=5432 user=sshchat dbname=postgres"
 }
 
+# Stop the cluster's server (the data kept), and start it again.
+proc pg_down {} {
+	global srcdir pg_dir
+	if {[catch {exec bash $srcdir/tests/pg-cluster.sh down $pg_dir 2>@1} \
+	    out]} {
+		fail "cannot stop PostgreSQL: $out"
+	}
+}
+
+proc pg_up {} {
+	global srcdir pg_dir
+	if {[catch {exec bash $srcdir/tests/pg-cluster.sh up $pg_dir 2>@1} \
+	    out]} {
+		fail "cannot start PostgreSQL again: $out"
+	}
+}
+
 proc pg_stop {} {
 	global srcdir pg_dir
 	if {$pg_dir ne ""} {

@@ -16,6 +16,8 @@
 #                                    with PID, it is stopped when that
 #                                    process ends, if not before
 #   pg-cluster.sh stop DIR           stop it and remove DIR
+#   pg-cluster.sh down DIR           stop its server, keeping the data
+#   pg-cluster.sh up DIR             start the server again
 #
 # Exit status 77 (skip) when PostgreSQL's server programs are missing:
 # Debian's postgresql package, or PG_BINDIR.
@@ -165,8 +167,22 @@ stop)
 	[ -n "${2:-}" ] || { echo "usage: $0 stop DIR" >&2; exit 2; }
 	do_stop "$2"
 	;;
+down | up)
+	dir=${2:-}
+	[ -d "$dir/data" ] || { echo "usage: $0 $1 DIR" >&2; exit 2; }
+	pick_owner
+	if [ "$1" = down ]; then
+		args=(stop -m fast)
+	else
+		args=(start -l "$dir/server.log")
+	fi
+	(cd / && as_owner "$bindir/pg_ctl" -D "$dir/data" -w -t 60 \
+	    "${args[@]}") >/dev/null 2>&1 ||
+		{ echo "pg-cluster: pg_ctl ${args[0]} failed" >&2; exit 1; }
+	;;
 *)
-	echo "usage: $0 run CMD [ARG...] | start [PID] | stop DIR" >&2
+	echo "usage: $0 run CMD [ARG...] | start [PID] | stop DIR |" \
+	    "down DIR | up DIR" >&2
 	exit 2
 	;;
 esac
