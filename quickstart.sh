@@ -17,14 +17,18 @@ run|check) ;;
 esac
 
 # Build tools, libraries, and what the tests drive (the real ssh client).
+# libpq-dev gives the daemon Store postgresql (configure finds it).
 packages="build-essential autoconf automake pkg-config libssh-dev \
 libreadline-dev libsqlite3-dev libssl-dev libcrypt-dev libncurses-dev \
+libpq-dev \
 expect openssh-client sshpass mandoc sqlite3 iproute2 procps ssh-audit \
 python3-paramiko"
 # What only the test suite needs and a plain run does not: promtool
-# (tests/metrics.exp) comes in the large prometheus package.
+# (tests/metrics.exp) comes in the large prometheus package, and the
+# PostgreSQL server for the tests' private clusters (tests/pg-cluster.sh)
+# in postgresql.
 if [ "$mode" = check ]; then
-	packages="$packages prometheus"
+	packages="$packages prometheus postgresql"
 fi
 
 missing=""

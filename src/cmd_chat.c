@@ -119,6 +119,11 @@ send_one(struct cmd_ctx *ctx, const char *to, const char *body, size_t len)
 		ctx_errorf(ctx, ERR_QUEUE_FULL, to, options.max_queued);
 		return -1;
 	}
+	if (r == STORE_FULL_SHARE) {
+		metrics.refusals[METRIC_LIMIT_MAX_QUEUED_PER_SENDER]++;
+		ctx_errorf(ctx, ERR_SHARE_FULL, to, options.max_queued_per_sender);
+		return -1;
+	}
 	if (r != STORE_OK) {
 		not_sent(ctx, &s, err);
 		return -1;

@@ -25,7 +25,7 @@ enum conf_type {
 	CONF_CHOICE,	/* one of the words in choices */
 };
 
-/* Fields in table order, not packed: 8 bytes a row, 33 rows. */
+/* Fields in table order, not packed: 8 bytes a row, 35 rows. */
 struct keyword { /* NOLINT(clang-analyzer-optin.performance.Padding) */
 	const char *name;
 	enum conf_type type;
@@ -71,11 +71,16 @@ static const struct keyword keywords[] = {
 	    NULL, true },
 	{ "ShutdownGraceTime", CONF_INT, OPT(shutdown_grace), "3", 0, 600,
 	    NULL, true },
+	{ "Store", CONF_CHOICE, OPT(store), "sqlite", 0, 0,
+	    "sqlite postgresql" },
+	{ "StoreURL", CONF_STRING, OPT(store_url), "", 0, 0 },
 	{ "StoreSync", CONF_CHOICE, OPT(store_sync), "full", 0, 0,
 	    "full normal" },
 	{ "DeliverBeforeSync", CONF_CHOICE, OPT(deliver_before_sync), "yes",
 	    0, 0, "yes no" },
 	{ "MaxQueuedMessages", CONF_INT, OPT(max_queued), "1000", 0, 10000000 },
+	{ "MaxQueuedPerSender", CONF_INT, OPT(max_queued_per_sender), "100", 0,
+	    10000000 },
 	{ "MessageRetentionDays", CONF_INT, OPT(retention_days), "0", 0,
 	    36500 },
 	{ "MaxStartups", CONF_STRING, OPT(max_startups), "10:30:100", 0, 0 },
@@ -263,8 +268,10 @@ parse_file(const char *path, struct options *o, char *err, size_t errlen)
 			(void)fclose(fp);	/* read only */
 			return -1;
 		}
-		if (strcmp(val, "\"\"") == 0) {
-			val[0] = '\0';	/* "" is the empty value, as -T prints it */
+		if (end - val >= 2 && val[0] == '"' && end[-1] == '"') {
+			/* As in sshd_config; "" is the empty value, as -T prints. */
+			*--end = '\0';
+			val++;
 		}
 		k = find_keyword(key);
 		if (k == NULL) {

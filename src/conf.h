@@ -27,9 +27,12 @@ struct options {
 	int max_line_length;	/* bytes */
 	int mailbox_size;	/* records queued per session */
 	int shutdown_grace;	/* seconds */
+	char *store;		/* sqlite or postgresql */
+	char *store_url;	/* postgresql: libpq's conninfo */
 	char *store_sync;	/* full or normal */
 	char *deliver_before_sync;	/* yes or no */
 	int max_queued;		/* undelivered messages per recipient */
+	int max_queued_per_sender;	/* of those, from one sender */
 	int retention_days;	/* 0: keep delivered messages forever */
 	char *max_startups;	/* "start:rate:full" unauthenticated */
 	int per_source_max_startups;

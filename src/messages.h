@@ -29,6 +29,7 @@
 /* Shown to its recipients when committed, then the sync to disk failed. */
 #define ERR_NOT_SAVED "error: delivered but not saved: %s"
 #define ERR_QUEUE_FULL "error: not sent: %s already has %d messages waiting"
+#define ERR_SHARE_FULL "error: not sent: %s already has %d messages from you waiting; more when they log in and read them"
 #define ERR_UNKNOWN_COMMAND "error: unknown command '%s' (type 'help' for a list)"
 #define ERR_USAGE "usage: %s"
 #define ERR_CHAT_ONLY "error: '%s' works in a chat session (log in with ssh)"

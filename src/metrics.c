@@ -41,7 +41,7 @@ static const char *const limit_names[METRIC_LIMITS] = {
 	"MaxStartups", "PerSourceMaxStartups", "PenaltyMin", "KexTimeout",
 	"LoginGraceTime", "MaxAuthTries", "MaxSessions", "MaxSessionsPerUser",
 	"MaxLineLength", "MessageRate", "InputRate", "InputWindowSlack",
-	"MaxQueuedMessages", "MailboxSize",
+	"MaxQueuedMessages", "MaxQueuedPerSender", "MailboxSize",
 };
 
 /* Upper bounds of the histogram buckets, in ns and as their le= label. */
@@ -84,7 +84,8 @@ unsigned long long
 metrics_messages_refused(void)
 {
 	return metrics.messages_failed +
-	    metrics.refusals[METRIC_LIMIT_MAX_QUEUED];
+	    metrics.refusals[METRIC_LIMIT_MAX_QUEUED] +
+	    metrics.refusals[METRIC_LIMIT_MAX_QUEUED_PER_SENDER];
 }
 
 unsigned long long

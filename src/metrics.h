@@ -52,6 +52,7 @@ enum metric_limit {
 	METRIC_LIMIT_INPUT_RATE,	/* input slowed down (episodes) */
 	METRIC_LIMIT_INPUT_WINDOW_SLACK,	/* a client past its window */
 	METRIC_LIMIT_MAX_QUEUED,	/* a recipient's queue in the store full */
+	METRIC_LIMIT_MAX_QUEUED_PER_SENDER,	/* a sender's share of it full */
 	METRIC_LIMIT_MAILBOX_SIZE,	/* a room line dropped for a reader */
 	METRIC_LIMITS
 };

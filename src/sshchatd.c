@@ -258,20 +258,24 @@ static void
 open_store(void)
 {
 	struct store_options so = {
+		.engine = options.store,
 		.sync_full = strcmp(options.store_sync, "full") == 0,
 		.show_before_sync =
 		    strcmp(options.deliver_before_sync, "yes") == 0,
 		.max_queued = options.max_queued,
+		.max_queued_per_sender = options.max_queued_per_sender,
 		.retention_days = options.retention_days,
 	};
-	char *path = xasprintf("%s/messages.db", options.state_dir);
+	char *where = strcmp(options.store, "postgresql") == 0 ?
+	    xstrdup(options.store_url) :
+	    xasprintf("%s/messages.db", options.state_dir);
 	char err[1024];
 	int n;
 
-	if (store_open(path, &so, err, sizeof(err)) < 0) {
+	if (store_open(where, &so, err, sizeof(err)) < 0) {
 		fatal("%s", err);
 	}
-	free(path);
+	free(where);
 	n = store_recover_sessions(recovered, NULL);
 	if (n > 0) {
 		warn("%d sessions were left open by a crash; logged them out", n);
@@ -532,6 +536,10 @@ main(int argc, char **argv)
 		fatal("started as root with no User: the chat shells would run "
 		    "as root; set User to an unprivileged account (the Debian "
 		    "package's is _sshchat), or to root to run them as root");
+	}
+	if (store_check(options.store, options.store_url, err,
+	    sizeof(err)) < 0) {
+		fatal("%s", err);
 	}
 	if (test_only) {
 		struct userdb *db = userdb_acquire();

@@ -1,10 +1,10 @@
 /*
  * The message store.  Every chat message is appended here before anyone
  * is told it was sent; offline mailboxes and history are queries on it.
- * The interface has no SQLite types: the first backend is SQLite
- * (store_sqlite*.c), and a PostgreSQL one can be added behind the same
- * functions for several daemons sharing one database.  The writes go
- * through one group-commit writer for every backend (store_writer.c).
+ * The interface has no database types: store_engine.c opens one backend, SQLite
+ * (store_sqlite*.c, the default) or, when built with libpq, PostgreSQL
+ * (store_pg*.c), and sends the reads to it; the writes go through one
+ * group-commit writer for every backend (store_writer.c).
  *
  * Threads: store_append() may be called from any thread and blocks until
  * the message's transaction committed (or failed); one writer thread
@@ -28,9 +28,11 @@ enum store_kind {
 };
 
 struct store_options {
+	const char *engine;	/* "sqlite" (also NULL) or "postgresql" */
 	bool sync_full;		/* synchronous=FULL (else NORMAL) */
 	bool show_before_sync;	/* FULL: tell written() before the sync */
 	int max_queued;		/* undelivered messages per recipient */
+	int max_queued_per_sender;	/* of those, from one sender; 0: any */
 	int retention_days;	/* delete delivered messages older; 0 keeps all */
 };
 
@@ -48,17 +50,25 @@ struct store_message {
 enum store_result {
 	STORE_OK = 0,
 	STORE_FULL_QUEUE,	/* the recipient has max_queued undelivered */
+	STORE_FULL_SHARE,	/* max_queued_per_sender of them from this sender */
 	STORE_ERROR,		/* the write failed; err says why */
 };
 
 /*
- * Open (create, migrate) the database at path and start the writer.
- * A file that is not a database, or is corrupt, is an error: it is never
- * replaced.  Returns -1 with err set.
+ * Open (create, migrate) the database of opt->engine and start the
+ * writer: where is the SQLite file, or PostgreSQL's connection string
+ * (conninfo).  A database that is not this store's, or is corrupt, is an
+ * error: it is never replaced.  Returns -1 with err set.
  */
-int store_open(const char *path, const struct store_options *opt,
+int store_open(const char *where, const struct store_options *opt,
     char *err, size_t errlen);
 void store_close(void);
+/*
+ * For sshchatd -t: is engine built in, and does where look right (a
+ * conninfo is parsed, nothing is opened)?  -1 with err set.
+ */
+int store_check(const char *engine, const char *where, char *err,
+    size_t errlen);
 
 /*
  * Called with the new message's id once the message is committed, before

@@ -2,7 +2,8 @@
  * The SQLite backend of the message store: the database file's
  * connections (opening and closing them: store_open, store_close), the
  * helpers its three files share, the writer connection and the SQL of
- * the writes.  The group-commit writer (store_writer.c) runs its batches
+ * the writes, and the engine store.c opens (store_sqlite_engine).  The
+ * group-commit writer (store_writer.c) runs its batches
  * through the steps given here (sqlite_backend): BEGIN IMMEDIATE, a
  * statement or two per op, COMMIT, with synchronous=NORMAL.  With
  * StoreSync full the WAL is then synced through a file of our own
@@ -28,6 +29,7 @@
 
 #include "log.h"
 #include "store.h"
+#include "store_int.h"
 #include "store_sqlite_int.h"
 #include "store_writer.h"
 #include "util.h"
@@ -39,6 +41,7 @@ enum wstmt {
 	W_COMMIT,
 	W_ROLLBACK,
 	W_QUEUED,
+	W_QUEUED_FROM,
 	W_INSERT,
 	W_MARK,
 	W_SESSION_OPEN,
@@ -63,6 +66,10 @@ static const char *const wsql[W_COUNT] = {
 	[W_QUEUED] = "SELECT count(*) FROM (SELECT 1 FROM messages "
 	    "INDEXED BY messages_undelivered "
 	    "WHERE recipient = ?1 AND delivered_at IS NULL LIMIT ?2)",
+	[W_QUEUED_FROM] = "SELECT count(*) FROM (SELECT 1 FROM messages "
+	    "INDEXED BY messages_undelivered "
+	    "WHERE recipient = ?1 AND delivered_at IS NULL AND sender = ?2 "
+	    "LIMIT ?3)",
 	/* Room lines are delivered when written: they never wait for anyone. */
 	[W_INSERT] = "INSERT INTO messages(sent_at, sender, recipient, body, "
 	    "kind, delivered_at) VALUES (?1, ?2, ?3, ?4, ?5, "
@@ -344,6 +351,26 @@ run_op(struct op *op, int64_t now, const char **what)
 				return SQLITE_OK;
 			}
 		}
+		if (st.opt.max_queued_per_sender > 0 &&
+		    op->msg_kind == STORE_MSG) {
+			*what = "counting undelivered messages from the sender";
+			s = st.w[W_QUEUED_FROM];
+			rc = sq_bind(s, "tti", op->b, op->a,
+			    (int64_t)st.opt.max_queued_per_sender);
+			if (rc == SQLITE_OK) {
+				rc = sq_query_int64(s, &queued);
+			}
+			if (rc != SQLITE_OK) {
+				return rc;
+			}
+			if (queued >= st.opt.max_queued_per_sender) {
+				op->res = STORE_FULL_SHARE;
+				set_err(op->err, sizeof(op->err), "%s has %d "
+				    "undelivered messages from %s", op->b,
+				    st.opt.max_queued_per_sender, op->a);
+				return SQLITE_OK;
+			}
+		}
 		*what = "INSERT INTO messages";
 		s = st.w[W_INSERT];
 		rc = sq_bind(s, "ittbi", now, op->a, op->b, op->body, op->len,
@@ -539,15 +566,10 @@ teardown(void)
 	st.path = NULL;
 }
 
-int
-store_open(const char *path, const struct store_options *opt, char *err,
+static int
+sqlite_open(const char *path, const struct store_options *opt, char *err,
     size_t errlen)
 {
-	if (writer_is_open()) {
-		set_err(err, errlen, "%s: the message store is already open",
-		    path);
-		return -1;
-	}
 	if (sqlite3_threadsafe() == 0) {
 		set_err(err, errlen, "SQLite was built without thread support");
 		return -1;
@@ -589,8 +611,8 @@ fail:
 	return -1;
 }
 
-void
-store_close(void)
+static void
+sqlite_close(void)
 {
 	if (!writer_stop()) {
 		return;
@@ -602,3 +624,20 @@ store_close(void)
 	}
 	teardown();
 }
+
+const struct store_engine store_sqlite_engine = {
+	.name = "sqlite",
+	.open = sqlite_open,
+	.close = sqlite_close,
+	.undelivered = sq_undelivered,
+	.history = sq_history,
+	.room = sq_room,
+	.room_last_id = sq_room_last_id,
+	.settings = sq_settings,
+	.count_undelivered = sq_count_undelivered,
+	.count_messages = sq_count_messages,
+	.last_login = sq_last_login,
+	.max_session_id = sq_max_session_id,
+	.open_sessions = sq_open_sessions,
+	.size = sq_size,
+};

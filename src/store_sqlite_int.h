@@ -1,7 +1,8 @@
 /*
  * What the files of the SQLite backend share, and nothing else includes:
  * store_sqlite.c (the writer connection, the SQL of the writes, open and
- * close), store_sqlite_read.c (the reader connection and the reads),
+ * close, the engine), store_sqlite_read.c (the reader connection and the
+ * reads),
  * store_sqlite_schema.c (file identity, schema, migration).
  * The helpers are named sq_ (SQLite's own names are sqlite3_).
  */
@@ -46,6 +47,23 @@ sq_reset(sqlite3_stmt *s)
 /* store_sqlite_read.c: the reader connection, opened after the schema. */
 int sq_read_open(const char *path, char *err, size_t errlen);
 void sq_read_close(void);
+/* The engine's reads (store_int.h). */
+struct store_message;
+struct store_open_session;
+int sq_undelivered(const char *user, int64_t after_id, size_t limit,
+    struct store_message **out);
+int sq_history(const char *user, const char *peer, size_t limit,
+    struct store_message **out);
+int sq_room(int64_t after_id, size_t limit, struct store_message **out);
+int64_t sq_room_last_id(void);
+int sq_settings(const char *user, void (*fn)(const char *key,
+    const char *value, void *arg), void *arg);
+int64_t sq_count_undelivered(const char *user);
+int64_t sq_count_messages(void);
+int64_t sq_last_login(const char *user);
+int64_t sq_max_session_id(void);
+int sq_open_sessions(struct store_open_session **out);
+int64_t sq_size(void);
 
 /* store_sqlite_schema.c */
 

@@ -1,10 +1,10 @@
 /*
  * The reads of the SQLite message store, on the reader connection, which
  * it owns: one connection shared under a mutex (rlock), WAL mode letting
- * it read while the writer connection commits.  A read that must see
- * writes still queued in the group-commit writer waits for them first
- * (writer_sync_reads); the reads themselves never write, except that
- * store_recover_sessions() closes the rows it found through the writer.
+ * it read while the writer connection commits.  They are the SQLite
+ * engine's reads (store_int.h), called through store_engine.c, which has
+ * already waited for the writes a read must see (writer_sync_reads) and
+ * closes the open sessions it finds through the writer.  It never writes.
  */
 #include "config.h"
 
@@ -19,8 +19,8 @@
 
 #include "log.h"
 #include "store.h"
+#include "store_int.h"
 #include "store_sqlite_int.h"
-#include "store_writer.h"
 #include "util.h"
 
 #define MSG_COLUMNS "id, sent_at, delivered_at, sender, recipient, body, kind"
@@ -203,17 +203,12 @@ clamp_limit(size_t limit)
 }
 
 int
-store_undelivered(const char *user, int64_t after_id, size_t limit,
+sq_undelivered(const char *user, int64_t after_id, size_t limit,
     struct store_message **out)
 {
 	sqlite3_stmt *s;
 	int n, rc;
 
-	*out = NULL;
-	if (limit == 0) {
-		return 0;
-	}
-	writer_sync_reads(OP_MARK);
 	pthread_mutex_lock(&rlock);
 	if (rd.rdb == NULL) {
 		pthread_mutex_unlock(&rlock);
@@ -232,16 +227,12 @@ store_undelivered(const char *user, int64_t after_id, size_t limit,
 }
 
 int
-store_history(const char *user, const char *peer, size_t limit,
+sq_history(const char *user, const char *peer, size_t limit,
     struct store_message **out)
 {
 	sqlite3_stmt *s;
 	int n, rc;
 
-	*out = NULL;
-	if (limit == 0) {
-		return 0;
-	}
 	pthread_mutex_lock(&rlock);
 	if (rd.rdb == NULL) {
 		pthread_mutex_unlock(&rlock);
@@ -262,18 +253,6 @@ store_history(const char *user, const char *peer, size_t limit,
 	}
 	pthread_mutex_unlock(&rlock);
 	return n;
-}
-
-void
-store_messages_free(struct store_message *msgs, int n)
-{
-	if (msgs == NULL) {
-		return;
-	}
-	for (int i = 0; i < n; i++) {
-		free(msgs[i].body);
-	}
-	free(msgs);
 }
 
 /* One integer from reader statement i, bound with user if not NULL. */
@@ -301,9 +280,8 @@ read_int64(enum rstmt i, const char *user, const char *what)
 }
 
 int64_t
-store_count_undelivered(const char *user)
+sq_count_undelivered(const char *user)
 {
-	writer_sync_reads(OP_MARK);
 	if (user == NULL) {
 		return read_int64(R_COUNT_UNDELIVERED, NULL,
 		    "counting undelivered messages");
@@ -313,34 +291,26 @@ store_count_undelivered(const char *user)
 }
 
 int64_t
-store_count_messages(void)
+sq_count_messages(void)
 {
 	return read_int64(R_COUNT_MESSAGES, NULL, "counting messages");
 }
 
 int64_t
-store_last_login(const char *user)
+sq_last_login(const char *user)
 {
-	int64_t v;
-
-	writer_sync_reads(OP_SESSION_OPEN);
-	writer_sync_reads(OP_SESSION_CLOSE);
-	v = read_int64(R_LAST_LOGIN, user, "reading the last login");
-
-	return v < 0 ? 0 : v;
-}
-
-uint64_t
-store_max_session_id(void)
-{
-	int64_t v = read_int64(R_MAX_SESSION, NULL,
-	    "reading the highest session id");
-
-	return v < 0 ? 0 : (uint64_t)v;
+	return read_int64(R_LAST_LOGIN, user, "reading the last login");
 }
 
 int64_t
-store_size(void)
+sq_max_session_id(void)
+{
+	return read_int64(R_MAX_SESSION, NULL,
+	    "reading the highest session id");
+}
+
+int64_t
+sq_size(void)
 {
 	int64_t pages, size;
 
@@ -352,24 +322,16 @@ store_size(void)
 	return pages * size;
 }
 
-struct open_session {
-	int64_t id;
-	int64_t login_ms;
-	char *user;
-	char *addr;
-};
-
 int
-store_recover_sessions(void (*fn)(uint64_t id, const char *user,
-    const char *addr, int64_t login_ms, void *arg), void *arg)
+sq_open_sessions(struct store_open_session **out)
 {
-	struct open_session *v = NULL;
-	struct op op;
+	struct store_open_session *v = NULL;
 	sqlite3_stmt *s;
 	const unsigned char *user, *addr;
-	size_t n = 0, cap = 0, i;
-	int rc, ret;
+	size_t n = 0, cap = 0;
+	int rc;
 
+	*out = NULL;
 	pthread_mutex_lock(&rlock);
 	if (rd.rdb == NULL) {
 		pthread_mutex_unlock(&rlock);
@@ -394,47 +356,25 @@ store_recover_sessions(void (*fn)(uint64_t id, const char *user,
 	}
 	sq_reset(s);
 	pthread_mutex_unlock(&rlock);
-
-	ret = rc == SQLITE_DONE ? (int)n : -1;
-	if (ret > 0) {
-		/* Called without locks: fn may use the store. */
-		for (i = 0; i < n; i++) {
-			if (fn != NULL) {
-				fn((uint64_t)v[i].id, v[i].user, v[i].addr,
-				    v[i].login_ms, arg);
-			}
+	if (rc != SQLITE_DONE) {
+		for (size_t i = 0; i < n; i++) {
+			free(v[i].user);
+			free(v[i].addr);
 		}
-		memset(&op, 0, sizeof(op));
-		op.kind = OP_RECOVER;
-		op.id = v[n - 1].id;
-		op.ms = wall_ms();
-		if (!writer_submit_wait(&op) || op.res != STORE_OK) {
-			error("%s: closing crashed sessions: %s", rd.path,
-			    op.err);
-			ret = -1;
-		}
+		free(v);
+		return -1;
 	}
-	for (i = 0; i < n; i++) {
-		free(v[i].user);
-		free(v[i].addr);
-	}
-	free(v);
-	/* op is unreferenced: see writer_submit_wait() */
-	return ret; /* NOLINT(clang-analyzer-core.StackAddressEscape) */
+	*out = v;
+	return (int)n;
 }
 
 int
-store_settings(const char *user, void (*fn)(const char *key,
+sq_settings(const char *user, void (*fn)(const char *key,
     const char *value, void *arg), void *arg)
 {
 	sqlite3_stmt *s;
 	int rc, n = 0;
 
-	/*
-	 * No writer_sync_reads(OP_SETTING): settings are written only through
-	 * prefs.c's cache, which reads a user's settings once, before any
-	 * write of that user's, and keeps them.
-	 */
 	pthread_mutex_lock(&rlock);
 	if (rd.rdb == NULL) {
 		pthread_mutex_unlock(&rlock);
@@ -458,12 +398,11 @@ store_settings(const char *user, void (*fn)(const char *key,
 }
 
 int
-store_room(int64_t after_id, size_t limit, struct store_message **out)
+sq_room(int64_t after_id, size_t limit, struct store_message **out)
 {
 	sqlite3_stmt *s;
 	int n;
 
-	*out = NULL;
 	pthread_mutex_lock(&rlock);
 	if (rd.rdb == NULL) {
 		pthread_mutex_unlock(&rlock);
@@ -481,7 +420,7 @@ store_room(int64_t after_id, size_t limit, struct store_message **out)
 }
 
 int64_t
-store_room_last_id(void)
+sq_room_last_id(void)
 {
 	return read_int64(R_ROOM_LAST, NULL, "reading the last room line");
 }

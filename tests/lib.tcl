@@ -92,6 +92,7 @@ proc fail {msg} {
 	puts "FAIL: $test_name: $msg"
 	dump_logs
 	stop_daemon
+	pg_stop
 	exit 1
 }
 
@@ -230,9 +231,65 @@ proc pass {} {
 			fail "a password ($pw) appears in a log"
 		}
 	}
+	pg_stop
 	exec rm -rf $tmpdir
 	puts "PASS: $test_name"
 	exit 0
+}
+
+# Was this sshchatd built with the PostgreSQL message store (libpq)?
+proc have_libpq {} {
+	global builddir
+	return [regexp {#define HAVE_LIBPQ 1} [read_file $builddir/config.h]]
+}
+
+# A private PostgreSQL cluster for this test (tests/pg-cluster.sh);
+# returns a conninfo for its "postgres" database.  pass and fail stop
+# it, and so does its watchdog should this process die first.  Skips
+# the test (77) without libpq or PostgreSQL's server.
+set pg_dir ""
+proc pg_start {} {
+	global srcdir pg_dir test_name
+	if {![have_libpq]} {
+		puts "SKIP: $test_name: sshchatd was built without libpq"
+		exit 77
+	}
+	if {[catch {exec bash $srcdir/tests/pg-cluster.sh start [pid] \
+	    2>@1} out opts]} {
+		set ec [dict get $opts -errorcode]
+		if {[lindex $ec 0] eq "CHILDSTATUS" && [lindex $ec 2] == 77} {
+			puts "SKIP: $test_name: $out"
+			exit 77
+		}
+		fail "cannot start PostgreSQL: $out"
+	}
+	set pg_dir [lindex [split [string trim $out] "\n"] end]
+	return "host=$pg_dir port=5432 user=sshchat dbname=postgres"
+}
+
+# Stop the cluster's server (the data kept), and start it again.
+proc pg_down {} {
+	global srcdir pg_dir
+	if {[catch {exec bash $srcdir/tests/pg-cluster.sh down $pg_dir 2>@1} \
+	    out]} {
+		fail "cannot stop PostgreSQL: $out"
+	}
+}
+
+proc pg_up {} {
+	global srcdir pg_dir
+	if {[catch {exec bash $srcdir/tests/pg-cluster.sh up $pg_dir 2>@1} \
+	    out]} {
+		fail "cannot start PostgreSQL again: $out"
+	}
+}
+
+proc pg_stop {} {
+	global srcdir pg_dir
+	if {$pg_dir ne ""} {
+		catch {exec bash $srcdir/tests/pg-cluster.sh stop $pg_dir}
+		set pg_dir ""
+	}
 }
 
 # ---------------------------------------------------------------------

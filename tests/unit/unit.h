@@ -9,7 +9,12 @@
 #include <stdio.h>
 #include <string.h>
 
+/* A test of several files counts in the one with main(): UNIT_SHARED. */
+#ifdef UNIT_SHARED
+extern int unit_checks, unit_failures;
+#else
 static int unit_checks, unit_failures;
+#endif
 
 #define CHECK(cond)                                                          \
 	do {                                                                 \
