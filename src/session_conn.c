@@ -635,10 +635,21 @@ sess_handshake(struct sess *s)
 	deadline = s->pub.login_ms + options.login_grace_time * 1000 +
 	    (int64_t)(s->pub.id * 7919 % 1000) * options.login_grace_time / 10;
 	while (!(s->authed && s->want_shell && s->relay.chan != NULL)) {
-		if (handshake_poll(s, 200) == SSH_ERROR &&
-		    sess_connection_lost(s)) {
-			info("connection from %s closed before login",
+		(void)handshake_poll(s, 200);
+		/*
+		 * Whatever the poll returned: a client that sent DISCONNECT
+		 * leaves no error, and after a packet libssh refuses
+		 * (SSH_FATAL) it reads on into its buffer without parsing,
+		 * up to 256 MiB, until the connection ends.
+		 */
+		if (sess_connection_lost(s)) {
+			info("connection from %s closed before its shell",
 			    s->pub.addr);
+			return false;
+		}
+		if (ssh_get_error_code(s->ssh) == SSH_FATAL) {
+			info("connection from %s: libssh failed before the "
+			    "shell: %s", s->pub.addr, ssh_get_error(s->ssh));
 			return false;
 		}
 		if (s->disconnect || s->relay.window_overrun ||
