@@ -83,6 +83,8 @@ static const struct keyword keywords[] = {
 	    10000000 },
 	{ "MessageRetentionDays", CONF_INT, OPT(retention_days), "0", 0,
 	    36500 },
+	{ "RoomHistoryMax", CONF_INT, OPT(room_history_max), "100000", 0,
+	    100000000 },
 	{ "MaxStartups", CONF_STRING, OPT(max_startups), "10:30:100", 0, 0 },
 	{ "PerSourceMaxStartups", CONF_INT, OPT(per_source_max_startups), "10",
 	    1, 100000, NULL, true },

@@ -33,6 +33,7 @@ struct options {
 	char *deliver_before_sync;	/* yes or no */
 	int max_queued;		/* undelivered messages per recipient */
 	int max_queued_per_sender;	/* of those, from one sender */
+	int room_history_max;	/* room lines kept in the store; 0: all */
 	int retention_days;	/* 0: keep delivered messages forever */
 	char *max_startups;	/* "start:rate:full" unauthenticated */
 	int per_source_max_startups;

@@ -264,6 +264,7 @@ open_store(void)
 		    strcmp(options.deliver_before_sync, "yes") == 0,
 		.max_queued = options.max_queued,
 		.max_queued_per_sender = options.max_queued_per_sender,
+		.room_history_max = options.room_history_max,
 		.retention_days = options.retention_days,
 	};
 	char *where = strcmp(options.store, "postgresql") == 0 ?

@@ -34,6 +34,7 @@ struct store_options {
 	int max_queued;		/* undelivered messages per recipient */
 	int max_queued_per_sender;	/* of those, from one sender; 0: any */
 	int retention_days;	/* delete delivered messages older; 0 keeps all */
+	int room_history_max;	/* room lines kept, the newest; 0 keeps all */
 };
 
 struct store_message {

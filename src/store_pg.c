@@ -47,6 +47,7 @@ enum wstmt {
 	W_SESSION_CLOSE,
 	W_RECOVER,
 	W_RETAIN,
+	W_RETAIN_ROOM,
 	W_SETTING_SET,
 	W_SETTING_DEL,
 	W_COUNT
@@ -101,6 +102,11 @@ static const struct pq_stmt wstmts[W_COUNT] = {
 	    "id < coalesce((SELECT id FROM messages WHERE sent_at >= $1 "
 	    "ORDER BY id LIMIT 1), (SELECT max(id) FROM messages)) "
 	    "ORDER BY id LIMIT $2)", 2, i8_i8 },
+	/* Room lines older than the newest $1 (none when there are fewer). */
+	[W_RETAIN_ROOM] = { "w_retain_room", "DELETE FROM messages WHERE id "
+	    "IN (SELECT id FROM messages WHERE recipient = '*' AND id < "
+	    "(SELECT id FROM messages WHERE recipient = '*' ORDER BY id DESC "
+	    "LIMIT 1 OFFSET $1 - 1) ORDER BY id LIMIT $2)", 2, i8_i8 },
 	[W_SETTING_SET] = { "w_setting_set", "INSERT INTO settings(username, "
 	    "key, value) VALUES ($1, $2, $3) ON CONFLICT (username, key) "
 	    "DO UPDATE SET value = excluded.value", 3, t_t_t },
@@ -550,33 +556,46 @@ pg_rollback(void)
 	}
 }
 
-/* One chunk of old delivered messages, a transaction of its own. */
+/* One chunk of a retention DELETE (stmt), a transaction of its own. */
 static int64_t
-pg_retain(int64_t cutoff_ms, int64_t chunk, bool *refuse)
+delete_chunk(enum wstmt stmt, int64_t a, int64_t chunk, bool *refuse)
 {
-	static const char what[] = "deleting old messages";
+	const char *what = stmt == W_RETAIN ? "deleting old messages" :
+	    "deleting old room lines";
 	struct backend_err e;
 	struct params p = { .n = 0 };
 	int64_t changes = 0;
 
 	*refuse = false;
 	if (!writer_alive() && !reconnect(&e)) {
-		error("%s: deleting old messages: %s", pg.name, e.msg);
+		error("%s: %s: %s", pg.name, what, e.msg);
 		return -1;
 	}
-	p_int(&p, cutoff_ms);
+	p_int(&p, a);
 	p_int(&p, chunk);
-	if (!send_stmt(W_RETAIN, p.v, p.len, p.fmt, NULL) ||
+	if (!send_stmt(stmt, p.v, p.len, p.fmt, NULL) ||
 	    PQpipelineSync(pg.wc) != 1) {
 		(void)failed(what, NULL, &e);
-		error("%s: deleting old messages: %s", pg.name, e.msg);
+		error("%s: %s: %s", pg.name, what, e.msg);
 		return -1;
 	}
 	if (!read_to_sync(NULL, 0, what, &changes, &e)) {
-		error("%s: deleting old messages: %s", pg.name, e.msg);
+		error("%s: %s: %s", pg.name, what, e.msg);
 		return -1;
 	}
 	return changes;
+}
+
+static int64_t
+pg_retain(int64_t cutoff_ms, int64_t chunk, bool *refuse)
+{
+	return delete_chunk(W_RETAIN, cutoff_ms, chunk, refuse);
+}
+
+static int64_t
+pg_retain_room(int64_t keep, int64_t chunk, bool *refuse)
+{
+	return delete_chunk(W_RETAIN_ROOM, keep, chunk, refuse);
 }
 
 static const struct store_backend pg_backend = {
@@ -586,6 +605,7 @@ static const struct store_backend pg_backend = {
 	.rollback = pg_rollback,
 	.sync = NULL,		/* COMMIT is durable by itself */
 	.retain = pg_retain,
+	.retain_room = pg_retain_room,
 };
 
 /* The engine. */

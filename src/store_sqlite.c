@@ -48,6 +48,7 @@ enum wstmt {
 	W_SESSION_CLOSE,
 	W_RECOVER,
 	W_RETAIN,
+	W_RETAIN_ROOM,
 	W_SETTING_SET,
 	W_SETTING_DEL,
 	W_COUNT
@@ -91,6 +92,11 @@ static const char *const wsql[W_COUNT] = {
 	    "FROM messages WHERE delivered_at IS NOT NULL AND id < coalesce("
 	    "(SELECT id FROM messages WHERE sent_at >= ?1 ORDER BY id "
 	    "LIMIT 1), (SELECT max(id) FROM messages)) ORDER BY id LIMIT ?2)",
+	/* Room lines older than the newest ?1 (none when there are fewer). */
+	[W_RETAIN_ROOM] = "DELETE FROM messages WHERE id IN (SELECT id "
+	    "FROM messages WHERE recipient = '*' AND id < (SELECT id "
+	    "FROM messages WHERE recipient = '*' ORDER BY id DESC LIMIT 1 "
+	    "OFFSET ?1 - 1) ORDER BY id LIMIT ?2)",
 	[W_SETTING_SET] = "INSERT OR REPLACE INTO settings(user, key, value) "
 	    "VALUES (?1, ?2, ?3)",
 	[W_SETTING_DEL] = "DELETE FROM settings WHERE user = ?1 AND key = ?2",
@@ -528,23 +534,36 @@ wal_sync(void)
 	return true;
 }
 
-/* One chunk of old delivered messages; an autocommit DELETE. */
+/* One chunk of a retention DELETE (stmt), in autocommit. */
 static int64_t
-sqlite_retain(int64_t cutoff_ms, int64_t chunk, bool *refuse)
+delete_chunk(int stmt, int64_t a, int64_t chunk, bool *refuse)
 {
 	int rc;
 
-	rc = sq_bind(st.w[W_RETAIN], "ii", cutoff_ms, chunk);
+	rc = sq_bind(st.w[stmt], "ii", a, chunk);
 	if (rc == SQLITE_OK) {
-		rc = sq_exec(st.w[W_RETAIN]);
+		rc = sq_exec(st.w[stmt]);
 	}
 	if (rc != SQLITE_OK) {
-		error("%s: deleting old messages: %s", st.path,
+		error("%s: deleting old %s: %s", st.path,
+		    stmt == W_RETAIN ? "messages" : "room lines",
 		    sqlite3_errmsg(st.wdb));
 		*refuse = fatal_rc(rc);
 		return -1;
 	}
 	return sqlite3_changes(st.wdb);
+}
+
+static int64_t
+sqlite_retain(int64_t cutoff_ms, int64_t chunk, bool *refuse)
+{
+	return delete_chunk(W_RETAIN, cutoff_ms, chunk, refuse);
+}
+
+static int64_t
+sqlite_retain_room(int64_t keep, int64_t chunk, bool *refuse)
+{
+	return delete_chunk(W_RETAIN_ROOM, keep, chunk, refuse);
 }
 
 static const struct store_backend sqlite_backend = {
@@ -554,6 +573,7 @@ static const struct store_backend sqlite_backend = {
 	.rollback = sqlite_rollback,
 	.sync = wal_sync,
 	.retain = sqlite_retain,
+	.retain_room = sqlite_retain_room,
 };
 
 static void

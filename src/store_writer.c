@@ -63,6 +63,7 @@ static struct {
 	bool sync;			/* appends wait for be->sync() */
 	bool show_before_sync;		/* written() before the sync */
 	int retention_days;
+	int room_max;			/* room lines kept; 0: all */
 	pthread_t writer;
 	pthread_cond_t work;		/* queue not empty, or stopping */
 	struct op *head, *tail;		/* under qlock, as are the flags */
@@ -78,7 +79,7 @@ static struct {
 	/* Writer thread only. */
 	int64_t next_retention;
 	bool retaining;
-	int64_t retained;
+	int64_t retained, retained_room;
 } w;
 
 static pthread_mutex_t qlock = PTHREAD_MUTEX_INITIALIZER;
@@ -220,26 +221,45 @@ tell_written(struct op *batch)
 	}
 }
 
-/* Delete one chunk of old delivered messages.  True on a fatal error. */
+/*
+ * Delete one chunk of old delivered messages (MessageRetentionDays) and
+ * one of room lines past the newest room_max (RoomHistoryMax).  True on
+ * a fatal error.
+ */
 static bool
 retain_step(void)
 {
-	int64_t cutoff = wall_ms() - w.retention_days * DAY_MS;
-	int64_t changes;
+	int64_t changes = 0, room = 0;
 	bool refuse = false;
 
-	changes = w.be->retain(cutoff, RETENTION_CHUNK, &refuse);
-	if (changes < 0) {
-		w.retaining = false;
-		return refuse;
+	if (w.retention_days > 0) {
+		changes = w.be->retain(wall_ms() - w.retention_days * DAY_MS,
+		    RETENTION_CHUNK, &refuse);
+		if (changes < 0) {
+			w.retaining = false;
+			return refuse;
+		}
+		w.retained += changes;
 	}
-	w.retained += changes;
-	if (changes < RETENTION_CHUNK) {
+	if (w.room_max > 0) {
+		room = w.be->retain_room(w.room_max, RETENTION_CHUNK, &refuse);
+		if (room < 0) {
+			w.retaining = false;
+			return refuse;
+		}
+		w.retained_room += room;
+	}
+	if (changes < RETENTION_CHUNK && room < RETENTION_CHUNK) {
 		w.retaining = false;
 		if (w.retained > 0) {
 			info("%s: deleted %lld delivered messages older than "
 			    "%d days", w.name, (long long)w.retained,
 			    w.retention_days);
+		}
+		if (w.retained_room > 0) {
+			info("%s: deleted %lld room lines older than the newest "
+			    "%d", w.name, (long long)w.retained_room,
+			    w.room_max);
 		}
 	}
 	return false;
@@ -248,7 +268,7 @@ retain_step(void)
 static bool
 retention_due(void)
 {
-	return w.retention_days > 0 &&
+	return (w.retention_days > 0 || w.room_max > 0) &&
 	    (w.retaining || now_ms() >= w.next_retention);
 }
 
@@ -258,7 +278,7 @@ wait_work(void)
 	struct timespec ts;
 	int64_t until;
 
-	if (w.retention_days <= 0) {
+	if (w.retention_days <= 0 && w.room_max <= 0) {
 		pthread_cond_wait(&w.work, &qlock);
 		return;
 	}
@@ -313,7 +333,7 @@ run_queue(bool retention)
 	if (retention && !refuse && !failed && !stopping && retention_due()) {
 		if (!w.retaining) {
 			w.retaining = true;
-			w.retained = 0;
+			w.retained = w.retained_room = 0;
 			w.next_retention = now_ms() + RETENTION_EVERY_MS;
 		}
 		refuse = retain_step();
@@ -575,6 +595,7 @@ writer_start(const struct store_backend *be, const char *name,
 	w.sync = opt->sync_full && be->sync != NULL;
 	w.show_before_sync = opt->show_before_sync;
 	w.retention_days = opt->retention_days;
+	w.room_max = opt->room_history_max;
 	w.unsynced = w.unsynced_tail = NULL;
 	w.syncing = false;
 	w.running = false;

@@ -102,6 +102,11 @@ struct store_backend {
 	 * when no later write can be trusted).
 	 */
 	int64_t (*retain)(int64_t cutoff_ms, int64_t chunk, bool *refuse);
+	/*
+	 * Outside a batch: delete at most chunk room lines older than the
+	 * newest keep.  Returns how many, or -1 as retain.
+	 */
+	int64_t (*retain_room)(int64_t keep, int64_t chunk, bool *refuse);
 };
 
 /*

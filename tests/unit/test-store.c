@@ -33,6 +33,7 @@ char dir[256];
 bool small;
 bool show_before_sync = true;
 int queued_per_sender;		/* for the next open_store() */
+int room_max;			/* for the next open_store() */
 const struct test_backend *tb = &sqlite_backend_tests;
 
 /* The SQL of a raw check, for the backend under test. */
@@ -59,6 +60,7 @@ open_store(const char *path, int max_queued, int retention, bool sync_full)
 		.show_before_sync = show_before_sync,
 		.max_queued = max_queued,
 		.max_queued_per_sender = queued_per_sender,
+		.room_history_max = room_max,
 		.retention_days = retention,
 	};
 	char err[1024];
@@ -506,6 +508,43 @@ wait_count(int64_t want)
 	return false;
 }
 
+/*
+ * RoomHistoryMax: room lines past the newest N go, private messages
+ * stay, whatever their age (issue 20 item 9: room history had no bound).
+ */
+static void
+test_room_bound(void)
+{
+	char *path = tb->new_store("roombound");
+	struct store_message *m = NULL;
+	int64_t id = 0;
+	int n;
+
+	CHECK(open_store(path, 0, 0, false) == 0);
+	for (int i = 0; i < 30; i++) {
+		char line[16];
+
+		snprintf(line, sizeof(line), "line %d", i);
+		CHECK(store_append_room("a", STORE_SAY, line, strlen(line), &id,
+		    NULL, NULL, NULL, 0) == STORE_OK);
+		if (i % 10 == 0) {
+			CHECK(append("a", "b", "private", NULL) == STORE_OK);
+		}
+	}
+	store_close();
+	room_max = 5;
+	CHECK(open_store(path, 0, 0, false) == 0);
+	CHECK(wait_count(5 + 3));
+	n = store_room(0, 100, &m);
+	CHECK(n == 5 && m[0].body != NULL && strcmp(m[0].body, "line 25") == 0 &&
+	    m[n - 1].id == id);
+	store_messages_free(m, n);
+	CHECK(store_count_undelivered("b") == 3);
+	store_close();
+	room_max = 0;
+	free(path);
+}
+
 static void
 test_retention(void)
 {
@@ -702,6 +741,7 @@ main(void)
 	test_written();
 	test_crash();
 	test_retention();
+	test_room_bound();
 	test_room_settings();
 	tb->own_tests();
 	bench();

@@ -50,6 +50,7 @@ extern char dir[256];		/* the test's temporary directory */
 extern bool small;		/* STORE_TEST_SMALL: smaller loads */
 extern bool show_before_sync;	/* for the next open_store() */
 extern int queued_per_sender;	/* for the next open_store() */
+extern int room_max;		/* for the next open_store() */
 extern atomic_int syncs;	/* SQLite: xSync calls returned */
 
 int open_store(const char *where, int max_queued, int retention,
