@@ -609,6 +609,10 @@ sess_run(struct sess *s)
 		}
 	}
 	router_remove(&s->pub);	/* the place router_admit took, if unused */
+	if (s->refusals > REFUSALS_LOGGED) {
+		info("%d requests refused on this connection in all",
+		    s->refusals);
+	}
 	info("disconnecting %s", s->pub.addr);
 	if (s->disconnect_why != NULL) {
 		ssh_session_set_disconnect_message(s->ssh, s->disconnect_why);

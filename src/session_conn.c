@@ -592,11 +592,14 @@ refuse_message(ssh_session ssh, ssh_message msg, void *userdata)
 		debug("message type %d subtype %d refused", type, sub);
 		return 1;
 	}
-	{
+	/* One line each, up to REFUSALS_LOGGED a connection: no flood. */
+	if (++s->refusals <= REFUSALS_LOGGED) {
 		char *a = arg != NULL ? log_token(arg, 80) : NULL;
 
-		info("%s%s%s refused: sshchat serves a chat shell only", what,
-		    a != NULL ? " " : "", a != NULL ? a : "");
+		info("%s%s%s refused: sshchat serves a chat shell only%s", what,
+		    a != NULL ? " " : "", a != NULL ? a : "",
+		    s->refusals == REFUSALS_LOGGED ? " (further refusals on "
+		    "this connection are counted, not logged)" : "");
 		free(a);
 	}
 	free(arg);

@@ -25,6 +25,8 @@
 
 struct gate_conn;
 
+#define REFUSALS_LOGGED 10	/* refused requests logged a connection */
+
 struct sess {
 	struct session pub;
 	pthread_mutex_t lock;	/* who may use ssh and the screen counts */
@@ -33,6 +35,7 @@ struct sess {
 	struct ssh_channel_callbacks_struct ccb;
 	int auth_tries;
 	int none_tries;		/* "none" requests (the first is free) */
+	int refusals;		/* requests refused (refuse_message) */
 	unsigned long users_seen;	/* userdb_generation() of the role */
 	enum router_admit admit;	/* at authentication (router_admit) */
 	int64_t authed_ms;
