@@ -33,40 +33,21 @@ struct sess {
 	ssh_session ssh;
 	struct ssh_server_callbacks_struct scb;
 	struct ssh_channel_callbacks_struct ccb;
-	int auth_tries;
-	int none_tries;		/* "none" requests (the first is free) */
-	int refusals;		/* requests refused (refuse_message) */
-	unsigned long users_seen;	/* userdb_generation() of the role */
-	enum router_admit admit;	/* at authentication (router_admit) */
-	int64_t authed_ms;
 	struct gate_conn *gate;	/* until authenticated or ended */
-	bool authed, want_shell, has_pty, disconnect, locked, idle_warned;
 	const char *disconnect_why;	/* told the client at the end */
-	bool no_color;		/* the client sent NO_COLOR */
+	unsigned long users_seen;	/* userdb_generation() of the role */
+	int64_t authed_ms;
 	struct relay relay;	/* channel <-> shell (relay.h) */
-	bool core_open;
-	bool core_full;		/* the mailbox waits for room in the socket */
-	short core_events;	/* what the record socket is polled for */
-	char term[64];
-	int cols, rows;
 	char *command;
 	struct runner run;	/* the user's lines (runner.h) */
-	bool running;		/* a command runs, the lock released */
 	int64_t stale_since;	/* the mailbox waits for a report since */
-	/*
-	 * The mailbox thread wrote to the channel: the session thread is
-	 * to let libssh flush it (and see the socket writable again), woken
-	 * once the lock is released (sess_unlock), not to wait for it.
-	 */
-	bool wake_after_unlock;
 	/*
 	 * A record to run (REC_LINE, REC_SECRETS, REC_LOGOUT): read under
 	 * the lock, run without it (run_deferred).
 	 */
-	int deferred_type;
 	char *deferred;
 	size_t deferred_len;
-	char origin[96];	/* for the audit log */
+	int deferred_type;
 	int shell_status;	/* from REC_STATUS; -1 until it comes */
 	struct shell_proc sp;
 	int64_t end_deadline;
@@ -77,7 +58,26 @@ struct sess {
 	 * report (the terminal is not raw before it).
 	 */
 	struct screen screen;
+	enum router_admit admit;	/* at authentication (router_admit) */
+	int auth_tries;
+	int none_tries;		/* "none" requests (the first is free) */
+	int refusals;		/* requests refused (refuse_message) */
+	int cols, rows;
+	short core_events;	/* what the record socket is polled for */
+	bool authed, want_shell, has_pty, disconnect, locked, idle_warned;
+	bool no_color;		/* the client sent NO_COLOR */
+	bool core_open;
+	bool core_full;		/* the mailbox waits for room in the socket */
+	bool running;		/* a command runs, the lock released */
+	/*
+	 * The mailbox thread wrote to the channel: the session thread is
+	 * to let libssh flush it (and see the socket writable again), woken
+	 * once the lock is released (sess_unlock), not to wait for it.
+	 */
+	bool wake_after_unlock;
 	bool screen_shown;	/* the mailbox shows text through the screen */
+	char term[64];
+	char origin[96];	/* for the audit log */
 };
 
 /* session.c */

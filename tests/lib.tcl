@@ -1206,7 +1206,7 @@ proc rss_test_setup {} {
 	set opts [expr {[info exists env(ASAN_OPTIONS)] ? $env(ASAN_OPTIONS) : ""}]
 	set env(ASAN_OPTIONS) [string trimleft \
 		"$opts:quarantine_size_mb=1:thread_local_quarantine_size_kb=64" :]
-	if {![catch {exec ldd $sshchatd} libs] && [string match *libasan* $libs]} {
+	if {![catch {exec ldd $env(SSHCHATD)} libs] && [string match *libasan* $libs]} {
 		return 2
 	}
 	return 1
