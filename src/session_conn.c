@@ -288,11 +288,25 @@ close_cb(ssh_session ssh, ssh_channel chan, void *userdata)
 
 /* The session channel closed before its shell: another may come. */
 static void
-drop_channel(struct sess *s)
+drop_channel(struct sess *s, bool in_callback)
 {
-	ssh_channel_close(s->relay.chan);
-	ssh_channel_free(s->relay.chan);
+	ssh_channel c = s->relay.chan;
+
+	/*
+	 * Detached first: ssh_channel_close() flushes, and handles what
+	 * comes meanwhile, a CHANNEL_OPEN among it (channel_open_cb), which
+	 * must find no channel to drop again (the fuzzer's
+	 * drop-channel-reentry: the outer call went on with a freed one).
+	 * Inside a libssh callback it is closed later, by the loop.
+	 */
+	(void)ssh_remove_channel_callbacks(c, &s->ccb);
 	s->relay.chan = NULL;
+	if (in_callback) {
+		s->dropped = c;
+	} else {
+		ssh_channel_close(c);
+		ssh_channel_free(c);
+	}
 	s->relay.chan_closed = false;
 	s->relay.client_eof = false;
 	s->has_pty = false;
@@ -310,8 +324,9 @@ channel_open_cb(ssh_session ssh, void *userdata)
 	if (!s->authed) {
 		return NULL;
 	}
-	if (s->relay.chan != NULL && s->relay.chan_closed && !s->want_shell) {
-		drop_channel(s);	/* closed before its shell */
+	if (s->relay.chan != NULL && s->relay.chan_closed && !s->want_shell &&
+	    s->dropped == NULL) {
+		drop_channel(s, true);	/* closed before its shell */
 	}
 	if (s->relay.chan != NULL) {
 		info("a second session channel refused: one per connection");
@@ -659,9 +674,16 @@ sess_handshake(struct sess *s)
 		    server_shutting_down) {
 			return false;
 		}
-		if (s->relay.chan_closed) {
+		if (s->dropped != NULL) {
+			ssh_channel c = s->dropped;
+
+			s->dropped = NULL;
+			ssh_channel_close(c);
+			ssh_channel_free(c);
+		}
+		if (s->relay.chan_closed && s->relay.chan != NULL) {
 			/* Closed before its shell (a refused sftp, say). */
-			drop_channel(s);
+			drop_channel(s, false);
 		}
 		if (now_ms() > deadline) {
 			info("login grace time (%ds) exceeded for %s",

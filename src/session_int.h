@@ -35,6 +35,7 @@ struct sess {
 	struct ssh_channel_callbacks_struct ccb;
 	struct gate_conn *gate;	/* until authenticated or ended */
 	const char *disconnect_why;	/* told the client at the end */
+	ssh_channel dropped;	/* closed before its shell, to free */
 	unsigned long users_seen;	/* userdb_generation() of the role */
 	int64_t authed_ms;
 	struct relay relay;	/* channel <-> shell (relay.h) */
