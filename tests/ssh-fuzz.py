@@ -1070,6 +1070,11 @@ class Conn:
             except paramiko.AuthenticationException as e:
                 self.log("auth refused: %s" % e)
                 return "auth-failed"
+            except UnicodeDecodeError as e:
+                # After a SERVICE_REQUEST for a junk name paramiko may
+                # fail to decode what comes back: a client error.
+                self.log("auth: paramiko cannot read the answer: %s" % e)
+                return "auth-failed"
             self.authed = True
             try:
                 self.chan = t.open_channel("session",
