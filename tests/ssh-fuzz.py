@@ -2,11 +2,12 @@
 """Fuzz what a logged-in client can send sshchatd (tests/stress/ssh-fuzz.sh).
 
     ssh-fuzz.py fuzz --port P --seed S --client C [--seconds T] [--conn K]
-        [--trace FILE] [--server-log FILE] [--strict]
+        [--trace FILE] [--server-log FILE]
     ssh-fuzz.py bystander --port P --seconds T [--user U --password PW]
         [--stop FILE] [--limit SECS]
     ssh-fuzz.py plan --seed S --client C --conn K
     ssh-fuzz.py case NAME --port P --pid DAEMON_PID --server-log FILE
+    ssh-fuzz.py cases
 
 fuzz: one client, connection after connection until T seconds passed (or
 only connection K).  Each connection logs in with the right password of
@@ -30,9 +31,8 @@ that is still up sends keepalive@openssh.com with want_reply and waits
 (10 s) for every global request it sent to be answered, and after its
 end the daemon must end the session within 5 s (server.log says
 "disconnecting"; --server-log): a session that stopped answering, or
-that outlives its connection, is a hang.  A hang with the signature of
-a known bug (KNOWN, below) is counted apart and fails only with
---strict; `case NAME` reproduces each known bug on purpose.
+that outlives its connection, is a hang.  The trace names a hang that
+looks like a bug the fuzzer found before (BUGS, below).
 
 The plan of connection K of client C under seed S depends on nothing
 else (random.Random("S/C/K")), so one connection is replayed with
@@ -41,10 +41,10 @@ Every action goes to the trace file, one line each, flushed, with the
 time as server.log writes it.  The last line printed is a summary:
 
     client C seed S: conns N actions N logins N auth-failed N
-        hangs N known N errors N (SECS s)
+        hangs N errors N (SECS s)
 
-exit status 1 when a hang (or, with --strict, a known one) was seen or
-the daemon stopped taking connections.
+exit status 1 when a hang was seen or the daemon stopped taking
+connections.
 
 bystander: one interactive session (erin) that alternates `msg bob` and
 `say` with a token every ~0.7 s and waits for the daemon's answer; it
@@ -52,8 +52,9 @@ fails (exit 1) when one takes longer than --limit seconds or the
 session ends.  It stops when the file --stop names exists, or after T
 seconds, logs out and prints "bystander: N answers, max MS ms, p50 MS ms".
 
-case NAME: reproduce a known bug on purpose; exit status 2 when it is
-still there, 0 when not.
+case NAME: what the fuzzer found, done on purpose (BUGS); exit status 2
+when the bug is there, 0 when not.  cases: one line per case, "NAME
+fixed" or "NAME open" (OPEN: reported, not fixed yet).
 """
 import argparse
 import logging
@@ -482,24 +483,27 @@ def short(v, n=60):
     return s if len(s) <= n * 2 else s[:n * 2] + "..."
 
 
-# --- known bugs ---------------------------------------------------------
+# --- what it found -------------------------------------------------------
 
-# A hang with the signature of a bug already reported is counted apart
-# (and fails the run only with --strict).  Each has a case below that
-# reproduces it on purpose (ssh-fuzz.py case NAME).
-KNOWN = {
+# Each bug the fuzzer found has a case that does it on purpose
+# (ssh-fuzz.py case NAME, below), run by tests/stress/ssh-fuzz.sh after
+# the fuzz: a fixed one that comes back fails the test; one in OPEN
+# (reported, not fixed yet) is reported and does not.
+BUGS = {
     "preshell-fatal":
         "a packet libssh refuses (SSH_FATAL: USERAUTH_REQUEST after login, "
         "channel data before it, a malformed request...) before the shell "
-        "started: the session thread does not notice, keeps the connection "
-        "until LoginGraceTime and buffers all the client sends (up to "
-        "256 MiB a connection, before authentication too)",
+        "started: the session thread did not notice, kept the connection "
+        "until LoginGraceTime and libssh buffered all the client sent (up "
+        "to 256 MiB a connection, before authentication too); fixed in "
+        "ea8098d",
     "preshell-disconnect":
         "a client that sends DISCONNECT after login and before its shell: "
-        "the session thread does not notice the closed connection and "
-        "holds the session (and its MaxSessions place) until "
-        "LoginGraceTime",
+        "the session thread did not notice the closed connection and held "
+        "the session (and its MaxSessions place) until LoginGraceTime; "
+        "fixed in ea8098d",
 }
+OPEN = set()
 
 
 def session_log(path, local_port):
@@ -522,7 +526,8 @@ def session_log(path, local_port):
     return [line for line in lines if tag in line]
 
 
-def known_bug(server_log, local_port, closed=False):
+def looks_like(server_log, local_port, closed=False):
+    """Which bug of BUGS a hang looks like, from the daemon's log."""
     lines = session_log(server_log, local_port)
     started = any(" shell for " in x or " exec for " in x for x in lines)
     fatal = any(" ssh1 " in x and "SSH_MSG_DISCONNECT" not in x
@@ -607,7 +612,7 @@ class Conn:
         self.stop = False
         self.actions = 0
         self.hung = False
-        self.known = None
+        self.hint = None
         self.local_port = 0
         self.authed = False
         self.next_raw_chan = 1000
@@ -997,10 +1002,10 @@ class Conn:
         if not self.alive():
             return "gone"
         self.hung = True
-        self.known = known_bug(self.args.server_log, self.local_port)
+        self.hint = looks_like(self.args.server_log, self.local_port)
         return "HANG: %d of %d global requests answered in 10 s%s" % (
             self.t.answers, self.expected,
-            " (known bug %s)" % self.known if self.known else "")
+            " (like %s)" % self.hint if self.hint else "")
 
     def end(self, name):
         if not self.alive():
@@ -1122,9 +1127,7 @@ class Conn:
                 drainer.join(2)
         if not self.hung and self.args.server_log:
             self.check_ended()
-        if self.hung:
-            return "known" if self.known else "hang"
-        return result
+        return "hang" if self.hung else result
 
     def check_ended(self):
         """The connection is closed: the daemon must end its session in 5 s
@@ -1136,11 +1139,11 @@ class Conn:
                 return
             time.sleep(0.05)
         self.hung = True
-        self.known = known_bug(self.args.server_log, self.local_port,
+        self.hint = looks_like(self.args.server_log, self.local_port,
                                closed=True)
         self.log("HANG: the session is still there 5 s after the client "
                  "closed the connection%s" % (
-                     " (known bug %s)" % self.known if self.known else ""))
+                     " (like %s)" % self.hint if self.hint else ""))
 
 
 def run_fuzz(args):
@@ -1149,7 +1152,7 @@ def run_fuzz(args):
     start = time.monotonic()
     deadline = start + args.seconds
     counts = {"conns": 0, "actions": 0, "logins": 0, "auth-failed": 0,
-              "hangs": 0, "known": 0, "errors": 0, "connect-failed": 0}
+              "hangs": 0, "errors": 0, "connect-failed": 0}
     conns = [args.conn] if args.conn is not None else None
     k = 0
     while True:
@@ -1171,11 +1174,11 @@ def run_fuzz(args):
         counts["logins"] += c.authed
         if r == "auth-failed":
             counts["auth-failed"] += 1
-        if r in ("hang", "known"):
-            counts["hangs" if r == "hang" else "known"] += 1
-            print("%s: seed %d client %d conn %d (replay: --seed %d "
+        if r == "hang":
+            counts["hangs"] += 1
+            print("HANG%s: seed %d client %d conn %d (replay: --seed %d "
                   "--client %d --conn %d)" % (
-                      "HANG" if r == "hang" else "known bug " + c.known,
+                      " (like %s)" % c.hint if c.hint else "",
                       args.seed, args.client, k, args.seed, args.client, k),
                   flush=True)
         if r == "connect-failed":
@@ -1189,13 +1192,12 @@ def run_fuzz(args):
             counts["connect-failed"] = 0
         k += 1
     print("client %d seed %d: conns %d actions %d logins %d auth-failed %d "
-          "hangs %d known %d errors %d (%.0f s)" % (
+          "hangs %d errors %d (%.0f s)" % (
               args.client, args.seed, counts["conns"], counts["actions"],
               counts["logins"], counts["auth-failed"], counts["hangs"],
-              counts["known"], counts["errors"], time.monotonic() - start),
+              counts["errors"], time.monotonic() - start),
           flush=True)
-    bad = counts["hangs"] + (counts["known"] if args.strict else 0)
-    return 1 if bad or counts["connect-failed"] >= 3 else 0
+    return 1 if counts["hangs"] or counts["connect-failed"] >= 3 else 0
 
 
 def print_plan(args):
@@ -1212,7 +1214,7 @@ def print_plan(args):
     return 0
 
 
-# --- known bugs, on purpose ---------------------------------------------
+# --- what it found, on purpose -------------------------------------------
 
 def rss_kb(pid):
     try:
@@ -1398,7 +1400,8 @@ def run_bystander(args):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("mode", choices=["fuzz", "bystander", "plan", "case"])
+    ap.add_argument("mode", choices=["fuzz", "bystander", "plan", "case",
+                                     "cases"])
     ap.add_argument("case", nargs="?", choices=sorted(CASES))
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--seed", type=int, default=0)
@@ -1411,12 +1414,15 @@ def main():
     ap.add_argument("--limit", type=float, default=15)
     ap.add_argument("--stop", default=None)
     ap.add_argument("--server-log", default=None)
-    ap.add_argument("--strict", action="store_true")
     ap.add_argument("--pid", type=int, default=0)
     ap.add_argument("--mib", type=int, default=64)
     args = ap.parse_args()
     if args.mode == "fuzz":
         return run_fuzz(args)
+    if args.mode == "cases":
+        for name in sorted(CASES):
+            print(name, "open" if name in OPEN else "fixed")
+        return 0
     if args.mode == "case":
         if args.case is None:
             ap.error("case needs a name: " + ", ".join(sorted(CASES)))
