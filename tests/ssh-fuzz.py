@@ -502,8 +502,14 @@ BUGS = {
         "the session thread did not notice the closed connection and held "
         "the session (and its MaxSessions place) until LoginGraceTime; "
         "fixed in ea8098d",
+    "refusal-log-flood":
+        "each refused request writes a server.log line (env, subsystem, "
+        "x11-req and unknown channel requests, tcpip-forward and other "
+        "global requests, channel opens other than one session): a "
+        "logged-in client wrote 50,000 lines (10 MB) in 3 s, before its "
+        "shell or after it; nothing bounds a connection's lines",
 }
-OPEN = set()
+OPEN = {"refusal-log-flood"}
 
 
 def session_log(path, local_port):
@@ -1324,8 +1330,90 @@ def case_preshell_disconnect(args):
     return 2
 
 
+def case_refusal_log_flood(args):
+    """Many refused requests of each kind from one logged-in connection:
+    how many server.log lines do they make?"""
+    n = args.count
+    sock = socket.create_connection(("127.0.0.1", args.port), timeout=10)
+    local_port = sock.getsockname()[1]
+    t = paramiko.Transport(sock)
+    t.start_client(timeout=15)
+    t.auth_password("bob", "bob-pw")
+    chan = t.open_session(timeout=10)
+    chan.get_pty()
+    chan.invoke_shell()
+    time.sleep(0.5)
+    kinds = []
+
+    def chan_req(i, name, payload):
+        m = Message()
+        m.add_byte(cMSG_CHANNEL_REQUEST)
+        m.add_int(chan.remote_chanid)
+        m.add_string(name)
+        m.add_boolean(False)
+        m.add_bytes(payload)
+        return m
+
+    def env(i):
+        return chan_req(i, "env", sstr(b"FOO%d" % i) + sstr(b"x"))
+
+    def subsystem(i):
+        return chan_req(i, "subsystem", sstr(b"sftp"))
+
+    def unknown(i):
+        return chan_req(i, "no-such-request@example.com", b"")
+
+    def forward(i):
+        m = Message()
+        m.add_byte(cMSG_GLOBAL_REQUEST)
+        m.add_string("tcpip-forward")
+        m.add_boolean(False)
+        m.add_string("127.0.0.1")
+        m.add_int(10000 + i % 50000)
+        return m
+
+    def direct(i):
+        m = Message()
+        m.add_byte(cMSG_CHANNEL_OPEN)
+        m.add_string("direct-tcpip")
+        m.add_int(5000 + i)
+        m.add_int(2**21)
+        m.add_int(32768)
+        m.add_bytes(sstr(b"127.0.0.1") + u32(22) + sstr(b"127.0.0.1") +
+                    u32(4242))
+        return m
+
+    total = 0
+    for name, make in (("env", env), ("subsystem", subsystem),
+                       ("unknown channel request", unknown),
+                       ("tcpip-forward", forward), ("direct-tcpip", direct)):
+        before = len(session_log(args.server_log, local_port))
+        try:
+            for i in range(n):
+                t._send_user_message(make(i))
+        except (OSError, EOFError, paramiko.SSHException):
+            pass
+        time.sleep(1)
+        got = len(session_log(args.server_log, local_port)) - before
+        total += got
+        kinds.append("%s %d" % (name, got))
+        if not t.is_active():
+            kinds.append("(the daemon closed the connection)")
+            break
+    t.close()
+    sock.close()
+    del chan
+    flood = total > n // 2
+    print("case refusal-log-flood: %d refused requests of each kind made "
+          "%d server.log lines (%s)%s" % (
+              n, total, ", ".join(kinds),
+              ": a line each" if flood else ""), flush=True)
+    return 2 if flood else 0
+
+
 CASES = {"preshell-fatal": case_preshell_fatal,
-         "preshell-disconnect": case_preshell_disconnect}
+         "preshell-disconnect": case_preshell_disconnect,
+         "refusal-log-flood": case_refusal_log_flood}
 
 
 # --- the bystander -------------------------------------------------------
@@ -1416,7 +1504,11 @@ def main():
     ap.add_argument("--server-log", default=None)
     ap.add_argument("--pid", type=int, default=0)
     ap.add_argument("--mib", type=int, default=64)
+    ap.add_argument("--count", type=int, default=2000)
     args = ap.parse_args()
+    # paramiko's own complaints (refused opens, the daemon's
+    # disconnects) are the point here, not news.
+    logging.getLogger("paramiko").setLevel(logging.CRITICAL + 1)
     if args.mode == "fuzz":
         return run_fuzz(args)
     if args.mode == "cases":
