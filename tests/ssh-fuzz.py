@@ -36,7 +36,8 @@ looks like a bug the fuzzer found before (BUGS, below).
 
 The plan of connection K of client C under seed S depends on nothing
 else (random.Random("S/C/K")), so one connection is replayed with
---seed S --client C --conn K, and `plan` prints it without connecting.
+--seed S --client C --conn K (--only N,M,... runs only those steps, to
+cut it down), and `plan` prints it without connecting.
 Every action goes to the trace file, one line each, flushed, with the
 time as server.log writes it.  The last line printed is a summary:
 
@@ -54,7 +55,9 @@ seconds, logs out and prints "bystander: N answers, max MS ms, p50 MS ms".
 
 case NAME: what the fuzzer found, done on purpose (BUGS); exit status 2
 when the bug is there, 0 when not.  cases: one line per case, "NAME
-fixed" or "NAME open" (OPEN: reported, not fixed yet).
+fixed|open case|replay SEED:CLIENT:CONN" (OPEN: reported, not fixed
+yet; a replay is a fuzz connection that tests/stress/ssh-fuzz.sh runs
+against fresh daemons).
 """
 import argparse
 import logging
@@ -509,7 +512,20 @@ BUGS = {
         "logged-in client wrote 50,000 lines (10 MB) in 3 s, before its "
         "shell or after it; nothing bounds a connection's lines",
 }
-OPEN = {"refusal-log-flood"}
+# A crash that needs the timing of a whole fuzz connection is a replay:
+# tests/stress/ssh-fuzz.sh runs that connection (SEED, CLIENT, CONN)
+# against fresh daemons, each after a warm-up login and with the
+# bystander, up to three times, and looks for the crash.
+BUGS["drop-channel-reentry"] = (
+    "a session channel closed before its shell is dropped with "
+    "ssh_channel_close(), whose blocking flush reads and handles what "
+    "comes meanwhile: a CHANNEL_OPEN among it calls channel_open_cb(), "
+    "which drops the same channel again (drop_channel() is entered "
+    "twice) and takes a new one; the outer call then goes on with a "
+    "freed channel: SEGV in ssh_channel_close() <- drop_channel() <- "
+    "sess_handshake(), every session dropped; any logged-in user")
+REPLAYS = {"drop-channel-reentry": (3508874952, 0, 25)}
+OPEN = {"refusal-log-flood", "drop-channel-reentry"}
 
 
 def session_log(path, local_port):
@@ -1104,6 +1120,8 @@ class Conn:
                 if time.monotonic() > deadline:
                     self.log("out of time")
                     break
+                if self.args.only is not None and i not in self.args.only:
+                    continue
                 if phase == "start":
                     r = self.start(name, sub)
                 else:
@@ -1505,15 +1523,22 @@ def main():
     ap.add_argument("--pid", type=int, default=0)
     ap.add_argument("--mib", type=int, default=64)
     ap.add_argument("--count", type=int, default=2000)
+    ap.add_argument("--only", default=None,
+                    help="with --conn: run only these steps (#N in the "
+                    "trace, comma-separated), to cut a replay down")
     args = ap.parse_args()
+    if args.only is not None:
+        args.only = {int(x) for x in args.only.split(",") if x != ""}
     # paramiko's own complaints (refused opens, the daemon's
     # disconnects) are the point here, not news.
     logging.getLogger("paramiko").setLevel(logging.CRITICAL + 1)
     if args.mode == "fuzz":
         return run_fuzz(args)
     if args.mode == "cases":
-        for name in sorted(CASES):
-            print(name, "open" if name in OPEN else "fixed")
+        for name in sorted(BUGS):
+            print(name, "open" if name in OPEN else "fixed",
+                  "replay %d:%d:%d" % REPLAYS[name] if name in REPLAYS
+                  else "case")
         return 0
     if args.mode == "case":
         if args.case is None:

@@ -64,9 +64,6 @@ make -s -C "$top_builddir" tests/stress/sshchatd-asan \
 
 unset SSH_ASKPASS SSH_ASKPASS_REQUIRE DISPLAY SSH_AUTH_SOCK
 tmp=$(mktemp -d /tmp/sshchat-fuzz.XXXXXX)
-mkdir -m 700 "$tmp/state"
-cp "$top_srcdir/tests/users.csv" "$tmp/users.csv"
-chmod 600 "$tmp/users.csv"
 dpid=""
 pids=""
 cleanup() {
@@ -80,7 +77,7 @@ fail() {
 	echo "FAIL: $me: $*"
 	echo "seed $seed: replay with FUZZ_SEED=$seed (and FUZZ_REPLAY=C:K for" \
 	    "one connection K of client C, from the traces)"
-	for f in "$tmp"/asan.* "$tmp"/ubsan.*; do
+	for f in "$tmp"/asan.* "$tmp"/ubsan.* "$tmp"/*/asan.* "$tmp"/*/ubsan.*; do
 		[ -f "$f" ] && { echo "---- $f"; cat "$f"; }
 	done
 	echo "---- daemon stdout+stderr"; tail -50 "$tmp/daemon.out"
@@ -94,35 +91,48 @@ fail() {
 	exit 1
 }
 
-# Sanitizer reports go to files, one per process (daemon, zygote, shells).
-# An abort() is reported too.
-# Ours last: they win over the caller's.
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$tmp/asan:detect_leaks=1:handle_abort=1"
-export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$tmp/ubsan:print_stacktrace=1"
+# Sanitizer reports go to files, one per process (daemon, zygote,
+# shells); an abort() is reported too.  Ours last: they win over the
+# caller's.
+asan_opts="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=1:handle_abort=1"
+ubsan_opts="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}print_stacktrace=1"
 export SSHCHAT_SHELL=$shell
 # Penalties and pre-auth caps off: what is fuzzed is after login.  A
 # session the daemon lost track of before its shell (as in the bugs
 # below) ends at LoginGraceTime at the latest: 20 s, not 60, so that the
-# check for sessions left waits less.
-# As root it must be told to run the shells as root (sshchatd.conf(5),
-# User).
+# check for sessions left waits less.  As root it must be told to run
+# the shells as root (sshchatd.conf(5), User).
 grace=20
-"$daemon" -D -l 127.0.0.1 -p 0 -S "$tmp/state" -u "$tmp/users.csv" \
-    $([ "$(id -u)" -eq 0 ] && echo -o User=root) \
-    -o PenaltyAuthFail=0 -o PenaltyNoAuth=0 -o AccountAttackRate=0 \
-    -o MaxStartups=200 -o PerSourceMaxStartups=200 \
-    -o LoginGraceTime=$grace \
-    >"$tmp/daemon.out" 2>&1 &
-dpid=$!
-port=""
-for _ in $(seq 300); do
-	port=$(sed -n 's/.*listening on 127.0.0.1 port \([0-9]*\).*/\1/p' \
-	    "$tmp/daemon.out")
-	[ -n "$port" ] && break
-	kill -0 $dpid 2>/dev/null || break
-	sleep 0.1
-done
-[ -n "$port" ] || fail "the daemon did not start"
+
+# serve DIR: a daemon on a port the kernel picks, its state in DIR/state,
+# its output in DIR/daemon.out, the sanitizer reports of it and its
+# shells in DIR/asan.PID; sets dpid and port.
+serve() {
+	local dir=$1
+	mkdir -p -m 700 "$dir/state"
+	cp "$top_srcdir/tests/users.csv" "$dir/users.csv"
+	chmod 600 "$dir/users.csv"
+	ASAN_OPTIONS="$asan_opts:log_path=$dir/asan" \
+	UBSAN_OPTIONS="$ubsan_opts:log_path=$dir/ubsan" \
+	"$daemon" -D -l 127.0.0.1 -p 0 -S "$dir/state" -u "$dir/users.csv" \
+	    $([ "$(id -u)" -eq 0 ] && echo -o User=root) \
+	    -o PenaltyAuthFail=0 -o PenaltyNoAuth=0 -o AccountAttackRate=0 \
+	    -o MaxStartups=200 -o PerSourceMaxStartups=200 \
+	    -o LoginGraceTime=$grace \
+	    >"$dir/daemon.out" 2>&1 &
+	dpid=$!
+	port=""
+	for _ in $(seq 300); do
+		port=$(sed -n 's/.*listening on 127.0.0.1 port \([0-9]*\).*/\1/p' \
+		    "$dir/daemon.out" 2>/dev/null)
+		[ -n "$port" ] && return 0
+		kill -0 $dpid 2>/dev/null || break
+		sleep 0.1
+	done
+	return 1
+}
+
+serve "$tmp" || fail "the daemon did not start"
 echo "$me: seed $seed, $clients clients, ${seconds} s, port $port," \
     "daemon $daemon"
 
@@ -167,16 +177,21 @@ thr0=$(threads)
 rss0=$(rss)
 zyg0=$(zygote)
 
-"$python" "$fuzzer" bystander --port "$port" --seconds $((seconds + 300)) \
-    --stop "$tmp/stop" --limit 20 >"$tmp/bystander.out" 2>&1 &
-bpid=$!
-pids="$bpid"
-for _ in $(seq 600); do
-	grep -q "logged in" "$tmp/bystander.out" && break
-	kill -0 $bpid 2>/dev/null || break
-	sleep 0.1
-done
-grep -q "logged in" "$tmp/bystander.out" ||
+# bystander DIR SECS: erin chatting until DIR/stop exists (or SECS);
+# sets bpid once it logged in.
+bystander() {
+	"$python" "$fuzzer" bystander --port "$port" --seconds "$2" \
+	    --stop "$1/stop" --limit 20 >"$1/bystander.out" 2>&1 &
+	bpid=$!
+	pids="$pids $bpid"
+	for _ in $(seq 600); do
+		grep -q "logged in" "$1/bystander.out" && return 0
+		kill -0 $bpid 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+bystander "$tmp" $((seconds + 300)) ||
     fail "the bystander did not log in: $(cat "$tmp/bystander.out")"
 
 t0=$(date +%s)
@@ -220,8 +235,13 @@ cat "$tmp/bystander.out"
 # BUGS): a fixed one that comes back fails; an open one (reported, not
 # fixed yet) is reported.
 open_bugs=""
+replays=""
 cases=$("$python" "$fuzzer" cases) || fail "cannot list the cases"
-while read -r case state; do
+while read -r case state kind how; do
+	if [ "$kind" = replay ]; then
+		replays="$replays $case:$state:$how"
+		continue
+	fi
 	"$python" "$fuzzer" case "$case" --port "$port" --pid "$dpid" \
 	    --server-log "$tmp/state/server.log" >"$tmp/case-$case.out" 2>&1
 	cst=$?
@@ -235,9 +255,6 @@ while read -r case state; do
 done <<EOF
 $cases
 EOF
-[ -z "$open_bugs" ] ||
-    echo "$me: open bugs reproduced:$open_bugs (tests/ssh-fuzz.py, OPEN)"
-
 out=$(ssh_as carol who 2>&1) || fail "a normal login after the fuzz: $out"
 case $out in
 *carol*) ;;
@@ -289,6 +306,60 @@ for pw in alice-pw bob-pw carol-pw dave-pw erin-pw frank-pw olduser-pw; do
 	grep -a -q -- "$pw" "$ev" "$tmp/state/server.log" &&
 	    fail "a password ($pw) appears in a log"
 done
+
+# The crashes that need a whole fuzz connection's timing: that
+# connection again, against a fresh daemon after a warm-up login and with
+# the bystander, up to three times.  Returns 2 when the daemon crashed.
+replay_case() {
+	local name=$1 seed_=$2 client=$3 conn=$4 i d st
+	for i in 1 2 3; do
+		d=$tmp/case-$name-$i
+		serve "$d" || fail "case $name: the daemon did not start"
+		ssh_as olduser msg bob warm-up >/dev/null 2>&1
+		bystander "$d" 120 || fail "case $name: no bystander"
+		sleep 2		# its first answers, as when it was found
+		"$python" "$fuzzer" fuzz --port "$port" --seed "$seed_" \
+		    --client "$client" --conn "$conn" --trace "$d/trace.log" \
+		    >"$d/fuzz.out" 2>&1
+		sleep 1
+		touch "$d/stop"
+		if kill -0 $dpid 2>/dev/null; then
+			wait $bpid
+			kill -TERM $dpid
+			wait $dpid
+			dpid=""
+			if ! ls "$d"/asan.* "$d"/ubsan.* >/dev/null 2>&1; then
+				continue
+			fi
+		else
+			wait $dpid
+			dpid=""
+			kill $bpid 2>/dev/null
+			wait $bpid
+		fi
+		echo "case $name, attempt $i: the daemon crashed:"
+		cat "$d"/asan.* "$d"/ubsan.* 2>/dev/null | grep -a -m 12 \
+		    -E 'ERROR: |SUMMARY|^    #[0-9] '
+		return 2
+	done
+	echo "case $name: no crash in $((i)) attempts"
+	return 0
+}
+for r in $replays; do
+	IFS=: read -r case state rs rc rk <<EOF
+$r
+EOF
+	replay_case "$case" "$rs" "$rc" "$rk"
+	case $?:$state in
+	0:*) ;;
+	2:open) open_bugs="$open_bugs $case" ;;
+	*) fail "case $case: the bug is back (replay: FUZZ_SEED=$rs" \
+	    "FUZZ_REPLAY=$rc:$rk)" ;;
+	esac
+done
+[ -z "$open_bugs" ] ||
+    echo "$me: OPEN BUGS reproduced:$open_bugs (tests/ssh-fuzz.py, BUGS" \
+        "and OPEN; HACKING.md, \"Fuzzing the SSH surface\")"
 echo "$me: PASS: seed $seed, $((t1 - t0)) s of fuzz, $logins logins," \
     "$(echo "$ins" | grep -c .) sessions logged in and out;" \
     "daemon fds $fd0 -> $fd1, threads $thr0 -> $thr1, RSS ${rss0} -> ${rss1} kB"
