@@ -24,6 +24,11 @@
 #
 # A finding leaves its input in FUZZ_BUILD_DIR/artifacts/; replay it with
 #   FUZZ_BUILD_DIR/fuzz-TARGET FILE
+#
+# These cover the parsers; what a logged-in client sends over SSH is
+# fuzzed against a whole daemon under ASan by tests/ssh-fuzz.py
+# (tests/stress/ssh-fuzz.sh, make check-stress; HACKING.md, "Fuzzing the
+# SSH surface").
 set -u
 
 srcdir=$(cd "$(dirname "$0")/.." && pwd)

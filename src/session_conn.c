@@ -195,11 +195,12 @@ env_request_cb(ssh_session ssh, ssh_channel chan, const char *name,
 	    strcmp(name, "TERM") == 0) {
 		return 0;
 	}
-	{
+	if (++s->refusals <= REFUSALS_LOGGED) {	/* as refuse_message() */
 		char *n = log_token(name, 64);
 
 		info("env %s refused: only LANG, LC_*, TERM and NO_COLOR are "
-		    "taken", n);
+		    "taken%s", n, s->refusals == REFUSALS_LOGGED ? " (further "
+		    "refusals on this connection are counted, not logged)" : "");
 		free(n);
 	}
 	return -1;
