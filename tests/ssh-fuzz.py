@@ -506,11 +506,12 @@ BUGS = {
         "the session (and its MaxSessions place) until LoginGraceTime; "
         "fixed in ea8098d",
     "refusal-log-flood":
-        "each refused request writes a server.log line (env, subsystem, "
+        "each refused request wrote a server.log line (env, subsystem, "
         "x11-req and unknown channel requests, tcpip-forward and other "
         "global requests, channel opens other than one session): a "
         "logged-in client wrote 50,000 lines (10 MB) in 3 s, before its "
-        "shell or after it; nothing bounds a connection's lines",
+        "shell or after it; nothing bounded a connection's lines; fixed in "
+        "bce9f2b (ten a connection, then a count)",
 }
 # A crash that needs the timing of a whole fuzz connection is a replay:
 # tests/stress/ssh-fuzz.sh runs that connection (SEED, CLIENT, CONN)
@@ -523,7 +524,8 @@ BUGS["drop-channel-reentry"] = (
     "which drops the same channel again (drop_channel() is entered "
     "twice) and takes a new one; the outer call then goes on with a "
     "freed channel: SEGV in ssh_channel_close() <- drop_channel() <- "
-    "sess_handshake(), every session dropped; any logged-in user")
+    "sess_handshake(), every session dropped; any logged-in user; fixed "
+    "in ae69275")
 REPLAYS = {"drop-channel-reentry": (3508874952, 0, 25)}
 OPEN = set()
 
