@@ -520,18 +520,7 @@ passwd_cost_floor_ns(const struct passwd_cost *c)
 static void
 pad_to(long long start_ns, long long floor_ns)
 {
-	long long left = start_ns + floor_ns - mono_ns();
-
-	if (left > 0) {
-		struct timespec ts = {
-			.tv_sec = (time_t)(left / 1000000000LL),
-			.tv_nsec = (long)(left % 1000000000LL),
-		};
-
-		while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
-			;
-		}
-	}
+	sleep_ns(start_ns + floor_ns - mono_ns());
 }
 
 /* See passwd.h. */

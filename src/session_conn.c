@@ -8,7 +8,6 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +17,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <termios.h>
-#include <time.h>
 
 #include <libssh/server.h>
 
@@ -71,15 +69,8 @@ space_failure(struct sess *s, int64_t start_ms)
 	int64_t left = start_ms + (int64_t)options.auth_failure_delay *
 	    s->auth_tries - now_ms();
 
-	if (left > 0 && !s->disconnect) {
-		struct timespec ts = {
-			.tv_sec = (time_t)(left / 1000),
-			.tv_nsec = (long)(left % 1000) * 1000000,
-		};
-
-		while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
-			;
-		}
+	if (!s->disconnect) {
+		sleep_ns(left * 1000000);
 	}
 }
 

@@ -295,6 +295,21 @@ time_utc(int64_t secs, const char *fmt, char *out, size_t outlen)
 #pragma GCC diagnostic pop
 }
 
+void
+sleep_ns(long long ns)
+{
+	struct timespec ts;
+
+	if (ns <= 0) {
+		return;
+	}
+	ts.tv_sec = (time_t)(ns / 1000000000LL);
+	ts.tv_nsec = (long)(ns % 1000000000LL);
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
+		;
+	}
+}
+
 int64_t
 now_ms(void)
 {

@@ -42,6 +42,8 @@ void time_utc(int64_t secs, const char *fmt, char *out, size_t outlen)
     __attribute__((format(strftime, 2, 0)));
 /* Monotonic clock in milliseconds. */
 int64_t now_ms(void);
+/* Sleep ns nanoseconds (nothing when ns <= 0), a signal or not. */
+void sleep_ns(long long ns);
 /* Wall clock: Unix time in milliseconds. */
 int64_t wall_ms(void);
 
